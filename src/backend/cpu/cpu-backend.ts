@@ -1,0 +1,436 @@
+/**
+ * The CPU backend: every kernel of src/backend/backend.ts as plain loops over typed arrays.
+ *
+ * Values are read from Float32Array/Float64Array storage, computed in JS numbers (float64) and rounded
+ * once when stored. Matmul and attention live in ./kernels (a readable reference version beside a fast one).
+ */
+import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
+import { registerBackend } from '../backend.js';
+import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
+import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
+import { matmulBatched } from './kernels/matmul.js';
+import { attentionForward, attentionBackward } from './kernels/attention.js';
+
+export class CpuStorage implements Storage {
+  readonly device = 'cpu' as const;
+  constructor(public data: TypedArray) {}
+  get dtype(): DType {
+    return this.data instanceof Float32Array ? 'float32' : this.data instanceof Float64Array ? 'float64' : 'int32';
+  }
+  get length(): number {
+    return this.data.length;
+  }
+}
+
+const arr = (s: Storage): TypedArray => (s as CpuStorage).data;
+const farr = (s: Storage): FloatArray => (s as CpuStorage).data as FloatArray;
+const iarr = (s: Storage): Int32Array => (s as CpuStorage).data as Int32Array;
+const wrap = (a: TypedArray): CpuStorage => new CpuStorage(a);
+/** A new float array of the same dtype as `like`. */
+const floatLike = (like: Storage, n: number): FloatArray =>
+  like.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
+
+const unaryFns: Record<UnaryOp, (x: number) => number> = {
+  neg: (x) => -x,
+  exp: Math.exp,
+  log: Math.log,
+  sqrt: Math.sqrt,
+  rsqrt: (x) => 1 / Math.sqrt(x),
+  tanh: Math.tanh,
+  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
+  relu: (x) => (x > 0 ? x : 0),
+  silu: (x) => x / (1 + Math.exp(-x)),
+  abs: Math.abs,
+  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
+  square: (x) => x * x,
+  reciprocal: (x) => 1 / x,
+};
+
+const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
+  add: (a, b) => a + b,
+  sub: (a, b) => a - b,
+  mul: (a, b) => a * b,
+  div: (a, b) => a / b,
+  maximum: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
+  minimum: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
+  pow: (a, b) => Math.pow(a, b),
+  gt: (a, b) => (a > b ? 1 : 0),
+  ge: (a, b) => (a >= b ? 1 : 0),
+  eq: (a, b) => (a === b ? 1 : 0),
+};
+
+/**
+ * Visits every index of outShape in row-major order, calling body(outIndex, offsetA, offsetB, offsetC)
+ * with the offsets of broadcast operands (strides 0 on broadcast axes). The innermost axis is a plain loop.
+ */
+function forEachBroadcast(outShape: Shape, strides: number[][],
+  body: (o: number, offs: number[], inner: number, innerStrides: number[]) => void): void {
+  const rank = outShape.length;
+  const total = sizeOf(outShape);
+  if (total === 0) return;
+  if (rank === 0) { body(0, strides.map(() => 0), 1, strides.map(() => 0)); return; }
+  const inner = outShape[rank - 1];
+  const innerStrides = strides.map((s) => s[rank - 1]);
+  const idx = new Array<number>(rank - 1).fill(0);
+  const offs = strides.map(() => 0);
+  for (let o = 0; o < total; o += inner) {
+    body(o, offs, inner, innerStrides);
+    // odometer increment over the outer axes
+    for (let ax = rank - 2; ax >= 0; ax--) {
+      idx[ax]++;
+      for (let k = 0; k < strides.length; k++) offs[k] += strides[k][ax];
+      if (idx[ax] < outShape[ax]) break;
+      for (let k = 0; k < strides.length; k++) offs[k] -= strides[k][ax] * outShape[ax];
+      idx[ax] = 0;
+    }
+  }
+}
+
+export const cpuBackend: Backend = {
+  device: 'cpu',
+
+  // ---- memory ----
+  upload: (data) => wrap(data.slice()),
+  download: async (s) => arr(s).slice(),
+  full(length, dtype, value) {
+    const a = allocArray(dtype, length);
+    if (value !== 0) a.fill(value);
+    return wrap(a);
+  },
+  dispose: () => { /* garbage collected */ },
+  copyInto(dst, src) {
+    if (dst.length !== src.length) throw new Error(`copyInto: length ${src.length} into ${dst.length}`);
+    arr(dst).set(arr(src));
+  },
+  cast(x, dtype) {
+    const a = arr(x);
+    const out = allocArray(dtype, a.length);
+    if (dtype === 'int32') for (let i = 0; i < a.length; i++) out[i] = Math.trunc(a[i]);
+    else out.set(a);
+    return wrap(out);
+  },
+
+  // ---- elementwise ----
+  unary(op, x) {
+    const a = farr(x);
+    const out = floatLike(x, a.length);
+    const f = unaryFns[op];
+    for (let i = 0; i < a.length; i++) out[i] = f(a[i]);
+    return wrap(out);
+  },
+  powScalar(x, p) {
+    const a = farr(x);
+    const out = floatLike(x, a.length);
+    if (p === 2) for (let i = 0; i < a.length; i++) out[i] = a[i] * a[i];
+    else for (let i = 0; i < a.length; i++) out[i] = Math.pow(a[i], p);
+    return wrap(out);
+  },
+  affine(x, alpha, beta) {
+    const a = farr(x);
+    const out = floatLike(x, a.length);
+    for (let i = 0; i < a.length; i++) out[i] = a[i] * alpha + beta;
+    return wrap(out);
+  },
+  binary(op, aS, aShape, bS, bShape, outShape) {
+    const a = farr(aS), b = farr(bS);
+    const n = sizeOf(outShape);
+    const out = floatLike(aS, n);
+    const f = binaryFns[op];
+    if (a.length === n && b.length === n) {
+      for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
+    } else if (b.length === 1 && a.length === n) {
+      const bv = b[0];
+      for (let i = 0; i < n; i++) out[i] = f(a[i], bv);
+    } else {
+      const sa = broadcastStrides(aShape, outShape), sb = broadcastStrides(bShape, outShape);
+      forEachBroadcast(outShape, [sa, sb], (o, offs, inner, is) => {
+        let ia = offs[0], ib = offs[1];
+        for (let j = 0; j < inner; j++, ia += is[0], ib += is[1]) out[o + j] = f(a[ia], b[ib]);
+      });
+    }
+    return wrap(out);
+  },
+  where(cS, cShape, aS, aShape, bS, bShape, outShape) {
+    const c = farr(cS), a = farr(aS), b = farr(bS);
+    const out = floatLike(aS, sizeOf(outShape));
+    const strides = [broadcastStrides(cShape, outShape), broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape)];
+    forEachBroadcast(outShape, strides, (o, offs, inner, is) => {
+      let ic = offs[0], ia = offs[1], ib = offs[2];
+      for (let j = 0; j < inner; j++, ic += is[0], ia += is[1], ib += is[2]) out[o + j] = c[ic] !== 0 ? a[ia] : b[ib];
+    });
+    return wrap(out);
+  },
+
+  // ---- reductions over the last axis ----
+  sumLast(x, rows, cols) {
+    const a = farr(x);
+    const out = floatLike(x, rows);
+    for (let r = 0; r < rows; r++) {
+      let s = 0;
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) s += a[base + c];
+      out[r] = s;
+    }
+    return wrap(out);
+  },
+  maxLast(x, rows, cols) {
+    const a = farr(x);
+    const values = floatLike(x, rows);
+    const argmax = new Int32Array(rows);
+    for (let r = 0; r < rows; r++) {
+      let best = -Infinity, bi = -1;
+      const base = r * cols;
+      for (let c = 0; c < cols; c++) {
+        const v = a[base + c];
+        if (v > best || bi < 0 || Number.isNaN(v)) { best = v; bi = c; if (Number.isNaN(v)) break; }
+      }
+      values[r] = best;
+      argmax[r] = bi;
+    }
+    return { values: wrap(values), argmax: wrap(argmax) };
+  },
+  scatterLast(g, idxS, rows, cols) {
+    const gv = farr(g), idx = iarr(idxS);
+    const out = floatLike(g, rows * cols);
+    for (let r = 0; r < rows; r++) if (idx[r] >= 0) out[r * cols + idx[r]] = gv[r];
+    return wrap(out);
+  },
+  pickLast(x, idxS, rows, cols) {
+    const a = farr(x), idx = iarr(idxS);
+    const out = floatLike(x, rows);
+    for (let r = 0; r < rows; r++) out[r] = idx[r] < 0 ? 0 : a[r * cols + idx[r]];
+    return wrap(out);
+  },
+  softmaxLast(x, rows, cols) {
+    const a = farr(x);
+    const out = floatLike(x, rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let m = -Infinity;
+      for (let c = 0; c < cols; c++) if (a[base + c] > m) m = a[base + c];
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += Math.exp(a[base + c] - m);
+      for (let c = 0; c < cols; c++) out[base + c] = Math.exp(a[base + c] - m) / s;
+    }
+    return wrap(out);
+  },
+  logSoftmaxLast(x, rows, cols) {
+    const a = farr(x);
+    const out = floatLike(x, rows * cols);
+    for (let r = 0; r < rows; r++) {
+      const base = r * cols;
+      let m = -Infinity;
+      for (let c = 0; c < cols; c++) if (a[base + c] > m) m = a[base + c];
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += Math.exp(a[base + c] - m);
+      const lse = m + Math.log(s);
+      for (let c = 0; c < cols; c++) out[base + c] = a[base + c] - lse;
+    }
+    return wrap(out);
+  },
+
+  // ---- movement ----
+  permute(x, shape, perm) {
+    const a = arr(x);
+    const outShape = perm.map((p) => shape[p]);
+    const inStrides = stridesOf(shape);
+    const permStrides = perm.map((p) => inStrides[p]);
+    const out = allocArray(x.dtype, a.length);
+    forEachBroadcast(outShape, [permStrides], (o, offs, inner, is) => {
+      let ia = offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
+  },
+  expand(x, shape, outShape) {
+    const a = arr(x);
+    const out = allocArray(x.dtype, sizeOf(outShape));
+    forEachBroadcast(outShape, [broadcastStrides(shape, outShape)], (o, offs, inner, is) => {
+      let ia = offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
+  },
+  slice(x, shape, starts, outShape) {
+    const a = arr(x);
+    const st = stridesOf(shape);
+    let base = 0;
+    for (let i = 0; i < starts.length; i++) base += starts[i] * st[i];
+    const out = allocArray(x.dtype, sizeOf(outShape));
+    forEachBroadcast(outShape, [st], (o, offs, inner, is) => {
+      let ia = base + offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
+  },
+  pad(x, shape, starts, outShape) {
+    const a = arr(x);
+    const st = stridesOf(outShape);
+    let base = 0;
+    for (let i = 0; i < starts.length; i++) base += starts[i] * st[i];
+    const out = allocArray(x.dtype, sizeOf(outShape));
+    forEachBroadcast(shape, [st], (o, offs, inner, is) => {
+      let io = base + offs[0];
+      for (let j = 0; j < inner; j++, io += is[0]) out[io] = a[o + j];
+    });
+    return wrap(out);
+  },
+
+  // ---- linear algebra ----
+  matmul(aS, bS, batch, M, K, N, transA, transB, aBatchStride, bBatchStride) {
+    const out = floatLike(aS, batch * M * N);
+    matmulBatched(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
+    return wrap(out);
+  },
+
+  // ---- indexing ----
+  gatherRows(tableS, _V, D, idsS, n) {
+    const table = farr(tableS), ids = iarr(idsS);
+    const out = floatLike(tableS, n * D);
+    for (let i = 0; i < n; i++) out.set(table.subarray(ids[i] * D, ids[i] * D + D), i * D);
+    return wrap(out);
+  },
+  scatterAddRows(gS, idsS, n, D, V) {
+    const g = farr(gS), ids = iarr(idsS);
+    // accumulate in float64 so that a row used many times is summed accurately
+    const acc = new Float64Array(V * D);
+    for (let i = 0; i < n; i++) {
+      const o = ids[i] * D, gi = i * D;
+      for (let d = 0; d < D; d++) acc[o + d] += g[gi + d];
+    }
+    const out = floatLike(gS, V * D);
+    out.set(acc);
+    return wrap(out);
+  },
+  segmentMax(xS, segS, N, D, S) {
+    const x = farr(xS), seg = iarr(segS);
+    const values = floatLike(xS, S * D);
+    const argmax = new Int32Array(S * D).fill(-1);
+    for (let i = 0; i < N; i++) {
+      const s = seg[i];
+      if (s < 0) continue;
+      for (let d = 0; d < D; d++) {
+        const v = x[i * D + d], o = s * D + d;
+        if (argmax[o] < 0 || v > values[o]) { values[o] = v; argmax[o] = i; }
+      }
+    }
+    return { values: wrap(values), argmax: wrap(argmax) };
+  },
+  segmentMaxBackward(gS, argS, S, D, N) {
+    const g = farr(gS), am = iarr(argS);
+    const out = floatLike(gS, N * D);
+    for (let s = 0; s < S; s++) {
+      for (let d = 0; d < D; d++) {
+        const i = am[s * D + d];
+        if (i >= 0) out[i * D + d] += g[s * D + d];
+      }
+    }
+    return wrap(out);
+  },
+
+  // ---- fused layers ----
+  rmsNorm(xS, wS, rows, D, eps) {
+    const x = farr(xS), w = farr(wS);
+    const y = floatLike(xS, rows * D);
+    const rstd = floatLike(xS, rows);
+    for (let r = 0; r < rows; r++) {
+      const base = r * D;
+      let ss = 0;
+      for (let d = 0; d < D; d++) ss += x[base + d] * x[base + d];
+      // HF computes in float32: round the reciprocal root to the storage precision before use.
+      const rs = 1 / Math.sqrt(ss / D + eps);
+      rstd[r] = rs;
+      const rsq = rstd[r];
+      // HF: w * (x * rstd).to(dtype): the normalised value is rounded once, then scaled.
+      for (let d = 0; d < D; d++) y[base + d] = w[d] * (x[base + d] * rsq);
+    }
+    return { y: wrap(y), rstd: wrap(rstd) };
+  },
+  rmsNormBackward(dyS, xS, wS, rstdS, rows, D) {
+    const dy = farr(dyS), x = farr(xS), w = farr(wS), rstd = farr(rstdS);
+    const dx = floatLike(xS, rows * D);
+    const dwAcc = new Float64Array(D);
+    for (let r = 0; r < rows; r++) {
+      const base = r * D, rs = rstd[r];
+      // y_d = w_d x_d rs, rs = (mean x^2 + eps)^-1/2  =>
+      // dx_d = rs (w_d dy_d) - rs^3 x_d / D * sum_e (w_e dy_e x_e)
+      let dot = 0;
+      for (let d = 0; d < D; d++) dot += w[d] * dy[base + d] * x[base + d];
+      const c = (rs * rs * rs * dot) / D;
+      for (let d = 0; d < D; d++) {
+        dx[base + d] = rs * w[d] * dy[base + d] - c * x[base + d];
+        dwAcc[d] += dy[base + d] * x[base + d] * rs;
+      }
+    }
+    const dw = floatLike(wS, D);
+    dw.set(dwAcc);
+    return { dx: wrap(dx), dw: wrap(dw) };
+  },
+  rope(xS, B, T, H, Dh, posS, theta, inverse) {
+    const x = farr(xS), pos = iarr(posS);
+    const out = floatLike(xS, x.length);
+    const half = Dh / 2;
+    // omega_t = theta^(-2t/Dh), computed in float32 as HF does (inv_freq is a float32 tensor)
+    const omega = new Float32Array(half);
+    for (let t = 0; t < half; t++) omega[t] = 1 / Math.pow(theta, (2 * t) / Dh);
+    const cos = new Float64Array(T * half), sin = new Float64Array(T * half);
+    for (let i = 0; i < T; i++) {
+      for (let t = 0; t < half; t++) {
+        const ang = Math.fround(pos[i] * omega[t]);
+        cos[i * half + t] = Math.fround(Math.cos(ang));
+        sin[i * half + t] = (inverse ? -1 : 1) * Math.fround(Math.sin(ang));
+      }
+    }
+    for (let b = 0; b < B; b++) {
+      for (let i = 0; i < T; i++) {
+        for (let h = 0; h < H; h++) {
+          const base = ((b * T + i) * H + h) * Dh;
+          for (let t = 0; t < half; t++) {
+            const c = cos[i * half + t], s = sin[i * half + t];
+            const x0 = x[base + 2 * t], x1 = x[base + 2 * t + 1];
+            // eq. (RoPE, spec §6.4): q'_{2t} = q_{2t} cos - q_{2t+1} sin ; q'_{2t+1} = q_{2t} sin + q_{2t+1} cos
+            out[base + 2 * t] = x0 * c - x1 * s;
+            out[base + 2 * t + 1] = x0 * s + x1 * c;
+          }
+        }
+      }
+    }
+    return wrap(out);
+  },
+  attention(qS, kS, vS, startS, endS, dims: AttentionDims) {
+    const out = floatLike(qS, dims.B * dims.Tq * dims.Hq * dims.D);
+    const lse = floatLike(qS, dims.B * dims.Hq * dims.Tq);
+    attentionForward(farr(qS), farr(kS), farr(vS), iarr(startS), iarr(endS), dims, out, lse);
+    return { out: wrap(out), lse: wrap(lse) };
+  },
+  attentionBackward(qS, kS, vS, outS, lseS, dOutS, startS, endS, dims) {
+    const dq = floatLike(qS, qS.length), dk = floatLike(kS, kS.length), dv = floatLike(vS, vS.length);
+    attentionBackward(farr(qS), farr(kS), farr(vS), farr(outS), farr(lseS), farr(dOutS), iarr(startS), iarr(endS), dims, dq, dk, dv);
+    return { dq: wrap(dq), dk: wrap(dk), dv: wrap(dv) };
+  },
+
+  // ---- optimizer ----
+  adamwStep(pS, gS, mS, vS, h: AdamWHyper) {
+    const p = farr(pS), g = farr(gS), m = farr(mS), v = farr(vS);
+    const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
+    const decay = 1 - h.lr * h.weightDecay;
+    for (let i = 0; i < p.length; i++) {
+      const gi = g[i] * h.gradScale;
+      const pi = p[i] * decay;                              // decoupled weight decay first
+      m[i] = h.beta1 * m[i] + (1 - h.beta1) * gi;           // first moment
+      v[i] = h.beta2 * v[i] + (1 - h.beta2) * gi * gi;      // second moment
+      const mhat = m[i] / bc1, vhat = v[i] / bc2;           // bias correction
+      p[i] = pi - (h.lr * mhat) / (Math.sqrt(vhat) + h.eps); // eps outside the square root
+    }
+  },
+  sumSquares(x) {
+    const a = farr(x);
+    let s = 0;
+    for (let i = 0; i < a.length; i++) s += a[i] * a[i];
+    const out = floatLike(x, 1);
+    out[0] = s;
+    return wrap(out);
+  },
+};
+
+registerBackend(cpuBackend);

@@ -1,0 +1,21 @@
+/**
+ * Global gradient-norm clipping, as torch.nn.utils.clip_grad_norm_:
+ *   total = sqrt(sum over all parameters and elements of g^2)
+ *   coef  = min(1, maxNorm / (total + 1e-6))
+ * Returns the coefficient instead of rescaling in place; pass it to AdamW.step({ gradScale: coef }).
+ */
+import type { Tensor } from '../tensor/tensor.js';
+import { getBackend } from '../backend/backend.js';
+
+export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<{ norm: number; coef: number }> {
+  let total = 0;
+  for (const p of params) {
+    if (p.grad === null) continue;
+    const be = getBackend(p.device);
+    const s = be.sumSquares(p.grad.storage);
+    total += (await be.download(s))[0];
+    be.dispose(s);
+  }
+  const norm = Math.sqrt(total);
+  return { norm, coef: Math.min(1, maxNorm / (norm + 1e-6)) };
+}

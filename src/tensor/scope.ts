@@ -1,0 +1,71 @@
+/**
+ * Memory scopes: `scope(fn)` disposes every tensor created inside fn except those it returns and those
+ * marked with `keep`. On the CPU this only drops references early; on WebGPU it is how buffers are freed
+ * (JavaScript's garbage collector knows nothing about GPU memory).
+ */
+import type { Tensor } from './tensor.js';
+
+const stack: Tensor[][] = [];
+
+/** Called by the Tensor constructor. */
+export function trackTensor(t: Tensor): void {
+  if (stack.length > 0) stack[stack.length - 1].push(t);
+}
+
+/** Runs fn; disposes the tensors it created that are neither returned (anywhere inside the result) nor kept. */
+export function scope<T>(fn: () => T): T {
+  stack.push([]);
+  let created: Tensor[] = [];
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    created = stack.pop()!;
+  }
+  const returned = new Set<Tensor>();
+  collectTensors(result, returned);
+  const parent = stack.length > 0 ? stack[stack.length - 1] : null;
+  for (const t of created) {
+    if (returned.has(t)) parent?.push(t);
+    else if (!t.kept && !t.disposed) t.dispose();
+  }
+  return result;
+}
+
+/** Async version of scope (for training steps that await GPU reads). */
+export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
+  stack.push([]);
+  const mine = stack[stack.length - 1];
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    const i = stack.lastIndexOf(mine);
+    if (i >= 0) stack.splice(i, 1);
+  }
+  const returned = new Set<Tensor>();
+  collectTensors(result, returned);
+  const parent = stack.length > 0 ? stack[stack.length - 1] : null;
+  for (const t of mine) {
+    if (returned.has(t)) parent?.push(t);
+    else if (!t.kept && !t.disposed) t.dispose();
+  }
+  return result;
+}
+
+/** Marks tensors as kept: no scope will dispose them (parameters, optimizer state, gradients). */
+export function keep<T extends Tensor>(t: T): T {
+  t.kept = true;
+  return t;
+}
+
+function collectTensors(x: unknown, out: Set<Tensor>): void {
+  if (x === null || typeof x !== 'object') return;
+  if ((x as { isTensor?: boolean }).isTensor === true) {
+    out.add(x as Tensor);
+    return;
+  }
+  if (Array.isArray(x)) for (const v of x) collectTensors(v, out);
+  else if (x instanceof Map) for (const v of x.values()) collectTensors(v, out);
+  else if (Object.getPrototypeOf(x) === Object.prototype) for (const v of Object.values(x)) collectTensors(v, out);
+}
