@@ -47,12 +47,15 @@ export class AdamW {
    */
   step(opts: { lr?: number; gradScale?: number } = {}): void {
     const lr = opts.lr ?? this.lr;
+    const gradScale = opts.gradScale ?? 1;
+    if (!Number.isFinite(lr) || lr < 0) throw new Error(`AdamW.step: learning rate must be a finite number >= 0, got ${lr}`);
+    if (!Number.isFinite(gradScale)) throw new Error(`AdamW.step: gradScale must be finite, got ${gradScale}`);
     this.stepCount++;
     this.params.forEach((p, i) => {
       if (p.grad === null) throw new Error(`AdamW.step: parameter ${p.name ?? i} ${shapeToString(p.shape)} has no gradient (call backward first)`);
       getBackend(p.device).adamwStep(p.storage, p.grad.storage, this.m[i].storage, this.v[i].storage, {
         lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay,
-        step: this.stepCount, gradScale: opts.gradScale ?? 1,
+        step: this.stepCount, gradScale,
       });
     });
   }

@@ -370,15 +370,16 @@ export const cpuBackend: Backend = {
     const x = farr(xS), pos = iarr(posS);
     const out = floatLike(xS, x.length);
     const half = Dh / 2;
-    // omega_t = theta^(-2t/Dh), computed in float32 as HF does (inv_freq is a float32 tensor)
-    const omega = new Float32Array(half);
-    for (let t = 0; t < half; t++) omega[t] = 1 / Math.pow(theta, (2 * t) / Dh);
+    // omega_t = theta^(-2t/Dh). For float32 tensors the angle table is rounded to float32 at each step, as HF
+    // computes it (inv_freq, pos * inv_freq, cos and sin are float32 tensors); float64 tensors keep full precision.
+    const r = xS.dtype === 'float32' ? Math.fround : (v: number): number => v;
     const cos = new Float64Array(T * half), sin = new Float64Array(T * half);
-    for (let i = 0; i < T; i++) {
-      for (let t = 0; t < half; t++) {
-        const ang = Math.fround(pos[i] * omega[t]);
-        cos[i * half + t] = Math.fround(Math.cos(ang));
-        sin[i * half + t] = (inverse ? -1 : 1) * Math.fround(Math.sin(ang));
+    for (let t = 0; t < half; t++) {
+      const omega = r(1 / Math.pow(theta, (2 * t) / Dh));
+      for (let i = 0; i < T; i++) {
+        const ang = r(pos[i] * omega);
+        cos[i * half + t] = r(Math.cos(ang));
+        sin[i * half + t] = (inverse ? -1 : 1) * r(Math.sin(ang));
       }
     }
     for (let b = 0; b < B; b++) {
