@@ -1,0 +1,108 @@
+// Patch ids from lengths (spec §1.4, §12.3.18, §12.4.31–33; golden README §4.5–4.6).
+import { describe, expect, it } from "vitest";
+import fc from "fast-check";
+import {
+  decoderPatchIdsBatch, decoderPatchIdsFromLengths, padPatchLengths, patchIdsBatch, patchIdsFromLengths,
+  patchStartsFromLengths,
+} from "../../../src/blt/patch-ids.js";
+import { entropyPatchLengths } from "../../../src/blt/patcher.js";
+import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD } from "./fixtures.js";
+
+describe("worked examples", () => {
+  it("spec §1.4: N = 6, lengths [1,1,2,3] (Meta) and [1,1,2,2] (HF)", () => {
+    for (const L of [[1, 1, 2, 3], [1, 1, 2, 2]]) {
+      expect(Array.from(patchStartsFromLengths(L))).toEqual([0, 1, 2, 4]);
+      expect(Array.from(patchIdsFromLengths(L, 6))).toEqual([0, 1, 2, 2, 3, 3]);
+      expect(Array.from(decoderPatchIdsFromLengths(L, 6))).toEqual([0, 1, 1, 2, 2, 2]);
+    }
+  });
+
+  it("Appendix B: encoder and decoder ids for both length conventions", () => {
+    const N = APPB_ENTROPIES.length;
+    expect(APPB_PATCH_IDS.length).toBe(N);
+    expect(APPB_DECODER_IDS.length).toBe(N);
+    for (const convention of ["N+1", "N", "N-offline"] as const) {
+      const L = convention === "N+1" ? APPB_LENGTHS_NEXT : entropyPatchLengths(APPB_ENTROPIES, { threshold: APPB_THRESHOLD, convention });
+      expect(Array.from(patchIdsFromLengths(L, N))).toEqual(APPB_PATCH_IDS);
+      expect(Array.from(decoderPatchIdsFromLengths(L, N))).toEqual(APPB_DECODER_IDS);
+    }
+  });
+
+  it("P = 1 (lengths [1], bos_only with stride): decoder id 0 as in HF", () => {
+    expect(Array.from(patchIdsFromLengths([1], 1))).toEqual([0]);
+    expect(Array.from(decoderPatchIdsFromLengths([1], 1))).toEqual([0]);
+    expect(Array.from(patchIdsFromLengths([], 3))).toEqual([0, 0, 0]);
+  });
+
+  it("zero-length patches own no position (HF trailing 0, zero in the middle)", () => {
+    expect(Array.from(patchIdsFromLengths([1, 0, 2], 3))).toEqual([0, 2, 2]);
+    expect(Array.from(patchIdsFromLengths([1, 2, 0], 3))).toEqual([0, 1, 1]);
+    expect(Array.from(decoderPatchIdsFromLengths([1, 2, 0], 3))).toEqual([0, 0, 1]);
+  });
+
+  it("rejects negative lengths and a first length ≠ 1 for the decoder", () => {
+    expect(() => patchIdsFromLengths([1, -1], 2)).toThrow(/index 1/);
+    expect(() => decoderPatchIdsFromLengths([2, 1], 3)).toThrow(/must be 1/);
+  });
+});
+
+describe("properties", () => {
+  const lengthsArb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 15 }).map((rest) => [1, ...rest]);
+
+  it("p, d non-decreasing; p steps by 0/1 at starts; p - 1 ≤ d ≤ p; d(i) = p(i+1) - 1; completeness (§12.3.18, §12.4)", () => {
+    fc.assert(
+      fc.property(lengthsArb, fc.boolean(), (L, hfConvention) => {
+        const total = L.reduce((a, b) => a + b, 0);
+        // Meta convention ΣL = N+1; HF ΣL = N: drop one from the last patch (may become 0)
+        const N = total - 1;
+        if (N < 1) return;
+        const lengths = hfConvention ? [...L.slice(0, -1), L[L.length - 1]! - 1] : L;
+        const p = patchIdsFromLengths(lengths, N);
+        const d = decoderPatchIdsFromLengths(lengths, N);
+        const S = Array.from(patchStartsFromLengths(L));
+        const pFull = patchIdsFromLengths(L, N + 1); // includes the next position N
+        const P = L.length;
+        expect(p[0]).toBe(0);
+        if (N > 1) expect(p[1]).toBe(1);
+        expect(d[0]).toBe(0);
+        for (let i = 0; i < N; i++) {
+          if (i > 0) {
+            expect(p[i]! - p[i - 1]!).toBe(S.includes(i) ? 1 : 0);
+            expect(d[i]!).toBeGreaterThanOrEqual(d[i - 1]!);
+          }
+          expect(d[i]).toBe(pFull[i + 1]! - 1);
+          expect(d[i]! <= p[i]! && d[i]! >= p[i]! - 1).toBe(true);
+          expect(d[i] === p[i]).toBe(S.includes(i + 1));
+          expect(d[i]!).toBeLessThanOrEqual(P - 2);
+          // completeness: patch d(i) ends at or before i, patch d(i)+1 reaches beyond i
+          const end = S[d[i]!]! + L[d[i]!]! - 1;
+          expect(end).toBeLessThanOrEqual(i);
+          expect(S[d[i]! + 1]! + L[d[i]! + 1]! - 1).toBeGreaterThan(i);
+        }
+        // |{i : p(i) = j}| = L_j over positions 0..N
+        const counts = new Array<number>(P).fill(0);
+        for (const j of pFull) counts[j]!++;
+        expect(counts).toEqual(L);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it("batch = per row; right padding with zeros changes nothing", () => {
+    fc.assert(
+      fc.property(fc.array(lengthsArb, { minLength: 1, maxLength: 4 }), (rows) => {
+        const N = Math.min(...rows.map((r) => r.reduce((a, b) => a + b, 0))) - 1;
+        if (N < 1) return;
+        const { data, B, P } = padPatchLengths(rows);
+        const enc = patchIdsBatch(data, B, P, N);
+        const dec = decoderPatchIdsBatch(data, B, P, N);
+        rows.forEach((r, b) => {
+          expect(Array.from(enc.subarray(b * N, (b + 1) * N))).toEqual(Array.from(patchIdsFromLengths(r, N)));
+          expect(Array.from(dec.subarray(b * N, (b + 1) * N))).toEqual(Array.from(decoderPatchIdsFromLengths(r, N)));
+        });
+      }),
+      { numRuns: 60 },
+    );
+    expect(() => patchIdsBatch([1, 1, 1], 2, 2, 2)).toThrow(/B·P/);
+  });
+});
