@@ -23,3 +23,4 @@ export { TransformerLayer, SelfAttention, causalRanges, positionsTensor } from '
 export { AdamW } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';
 export { learningRate } from './optim/schedule.js';
+export * as blt from './blt/index.js';

@@ -96,6 +96,15 @@ export class Tensor {
     if (--this.shared.refs === 0) getBackend(this.device).dispose(this.shared.storage);
   }
 
+  /**
+   * Copies this tensor to another device ('cpu' or 'webgpu'). Differentiable. Async because reading a GPU
+   * buffer back is; uploads also resolve at once. Ops never move data implicitly.
+   */
+  async to(device: Device): Promise<Tensor> {
+    const { toDevice } = await import('../ops/device.js');
+    return toDevice(this, device);
+  }
+
   /** Reads the values back to the host (async: works on every device). */
   async data(): Promise<TypedArray> {
     return this.backend.download(this.storage);

@@ -1,0 +1,339 @@
+/**
+ * The Byte Latent Transformer (paper §3, Fig. 2; spec §1.1 and Appendix C.4), read top to bottom in the order
+ * of the paper's figure:
+ *
+ *   bytes x ──► entropy model ──► patch lengths L (global threshold rule, §2.3)
+ *           ──► byte + hash n-gram embeddings e                          (eq. 2)        hash-embeddings.ts
+ *           ──► local encoder: byte states h, patch vectors              (eqs. 5-8)     local-encoder.ts
+ *           ──► global latent transformer over patches: o                (§3.1)         global-transformer.ts
+ *           ──► local decoder: byte i reads o_{d(i)}, d(i) = p(i+1) - 1  (eqs. 9-12)    local-decoder.ts
+ *           ──► lm_head ──► logits [B, T, 260], logits[t] = distribution of x[t+1]
+ *
+ * Field names follow Hugging Face's `BltForCausalLM` (`model.local_encoder...`, `model.patcher...`, `lm_head`),
+ * so `stateDict()` keys are HF's checkpoint keys (golden README §3 "Weight keys").
+ *
+ * Batches: ids int32 [B, T] (host: a CPU tensor or rows of equal length), rows independent. Each row has its
+ * own patch lengths; rows are right-padded with zero-length patches to a common P. All index and range tensors
+ * are built on the host from ids and lengths and uploaded to the model's device; activations never leave it
+ * (only `patchLengthsFor` reads entropies back, asynchronously, as patching must).
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../tensor/random.js';
+import type { Device } from '../tensor/dtype.js';
+import { Module } from '../nn/module.js';
+import { Linear } from '../nn/layers.js';
+import { noGrad } from '../autograd/grad-mode.js';
+import { scope, scopeAsync } from '../tensor/scope.js';
+import * as ops from '../ops/index.js';
+import type { BltConfig } from './config.js';
+import { EntropyModel, entropyOfLogits, localAttentionRanges } from './entropy-model.js';
+import { HashNgramEmbedding } from './hash-embeddings.js';
+import { LocalEncoder, encoderCrossRanges } from './local-encoder.js';
+import { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
+import { LocalDecoder, decoderCrossRanges } from './local-decoder.js';
+import { decoderPatchIdsFromLengths, patchIdsFromLengths } from './patch-ids.js';
+import { entropyPatchLengths, lengthsFromStarts, spaceStarts, strideStarts } from './patcher.js';
+import { bitsPerByte } from './metrics.js';
+import { EOS_ID, VOCAB_SIZE } from './tokenizer.js';
+
+/** Token ids of a batch: an int32 CPU tensor [B, T] (or [T] for one row), or rows of equal length. */
+export type TokenBatch = Tensor | readonly ArrayLike<number>[];
+
+/** Token ids on the host. */
+export interface HostIds {
+  data: Int32Array; // [B, T]
+  B: number;
+  T: number;
+}
+
+export interface BltOutput {
+  /** [B, T, 260] */
+  logits: Tensor;
+  /** the patch lengths used, one row per batch row (unpadded) */
+  patchLengths: Int32Array[];
+  /** named intermediates (golden README §5 names), only when requested */
+  intermediates?: Map<string, Tensor>;
+}
+
+export interface BltForwardOptions {
+  /** collect named intermediates (encoder.hidden, encoder.patches, global.out, decoder.out, ...) */
+  intermediates?: boolean;
+}
+
+/** Reads an int32 [B, T] batch (CPU tensor or equal-length rows) to the host; `what` names it in errors. */
+function readRows(x: TokenBatch, what: string): HostIds {
+  let data: Int32Array, B: number, T: number;
+  if (x instanceof Tensor) {
+    if (x.dtype !== 'int32') throw new Error(`BLT: ${what} must be int32, got ${x.dtype} [${x.shape}]`);
+    if (x.device !== 'cpu') throw new Error(`BLT: ${what} must be a CPU tensor (hashing and patching run on the host), got '${x.device}'`);
+    if (x.rank === 1) [B, T] = [1, x.shape[0]];
+    else if (x.rank === 2) [B, T] = [x.shape[0], x.shape[1]];
+    else throw new Error(`BLT: ${what} must have shape [B, T] or [T], got [${x.shape}]`);
+    data = x.dataSync() as Int32Array;
+  } else {
+    B = x.length;
+    T = B > 0 ? x[0].length : 0;
+    data = new Int32Array(B * T); // [B, T]
+    x.forEach((row, b) => {
+      if (row.length !== T) throw new Error(`BLT: ${what} row ${b} has ${row.length} tokens but row 0 has ${T}; rows of a batch must have equal length`);
+      for (let t = 0; t < T; t++) data[b * T + t] = row[t];
+    });
+  }
+  if (B < 1 || T < 1) throw new Error(`BLT: ${what} need at least one row of at least one token, got [${B}, ${T}]`);
+  return { data, B, T };
+}
+
+/** Reads token ids to the host and checks them (ids are inputs, never activations). */
+export function hostIds(ids: TokenBatch): HostIds {
+  const h = readRows(ids, 'token ids');
+  for (let i = 0; i < h.data.length; i++) {
+    const v = h.data[i];
+    if (v < 0 || v >= VOCAB_SIZE) {
+      throw new Error(`BLT: token id ${v} at row ${Math.floor(i / h.T)}, position ${i % h.T} is outside [0, ${VOCAB_SIZE})`);
+    }
+  }
+  return h;
+}
+
+/** HF `BltModel`: the parts, with HF field names. */
+export class BltModel extends Module {
+  encoder_hash_tok_embedding: HashNgramEmbedding;
+  local_encoder: LocalEncoder;
+  global_transformer: GlobalTransformer;
+  local_decoder: LocalDecoder;
+  /** the entropy model (frozen), present when `patching.patchInForward` */
+  patcher?: EntropyModel;
+
+  constructor(cfg: BltConfig, rng: Rng) {
+    super();
+    const dE = cfg.encoder.hiddenSize;
+    this.encoder_hash_tok_embedding = new HashNgramEmbedding(cfg.hash, dE, rng);
+    this.local_encoder = new LocalEncoder(cfg.encoder, cfg.vocabSize, cfg.behaviour.repoolEachCrossLayer, rng);
+    this.global_transformer = new GlobalTransformer(cfg.global, cfg.crossAttnK * dE, rng);
+    this.local_decoder = new LocalDecoder(cfg.decoder, rng);
+    if (cfg.patching.patchInForward) this.patcher = new EntropyModel(cfg.patcher, rng).requiresGrad(false);
+  }
+}
+
+/** HF `BltForCausalLM`: `model` + `lm_head`, and the forward pass of Appendix C.4. */
+export class Blt extends Module {
+  model: BltModel;
+  lm_head: Linear;
+
+  /** A freshly initialised model (spec §6.6, seeded); load weights with loadStateDict or checkpoint.ts. */
+  constructor(readonly config: BltConfig, opts: { seed?: number; rng?: Rng } = {}) {
+    super();
+    const rng = opts.rng ?? new Rng(opts.seed ?? 0);
+    this.model = new BltModel(config, rng);
+    this.lm_head = new Linear(config.decoder.hiddenSize, config.vocabSize, { rng });
+  }
+
+  /** The device the weights live on (every index tensor is built there). */
+  get device(): Device {
+    return this.lm_head.weight.device;
+  }
+
+  // ---- 1. entropy model and patching (§2) --------------------------------------------------------------
+
+  /** Next-byte entropies H [B, T] (nats) of the entropy model, per row, on the model's device. */
+  computeEntropies(ids: TokenBatch): Tensor {
+    const patcher = this.model.patcher;
+    if (!patcher) throw new Error('BLT: this model has no entropy model (config patching.patchInForward is false)');
+    const { data, B, T } = hostIds(ids);
+    const device = this.device;
+    const b = this.config.behaviour;
+    // scope: only the entropies survive (logits and index tensors are freed at once, which matters on a GPU)
+    return scope(() => noGrad(() => {
+      const logits = patcher.forward(ops.tensor(data, [B, T], { device }), ops.arange(0, T, { device }),
+        localAttentionRanges(data, B, T, b.patcherWindow, b.documentMask, device)); // [B, T, 260]
+      return entropyOfLogits(logits); // [B, T]
+    }));
+  }
+
+  /** Patch lengths of every row from host entropies [B, T] with the config's rule (§2.3-2.7). */
+  patchLengthsFromEntropies(entropies: ArrayLike<number>, B: number, T: number): Int32Array[] {
+    const p = this.config.patching;
+    const rows: Int32Array[] = [];
+    for (let b = 0; b < B; b++) {
+      const ent = Array.prototype.slice.call(entropies, b * T, (b + 1) * T) as number[];
+      rows.push(entropyPatchLengths(ent, {
+        threshold: p.threshold, convention: this.config.behaviour.patchLengthsSumTo,
+        monotonicity: p.monotonicity, thresholdAdd: p.thresholdAdd, maxPatchLength: p.maxPatchLength,
+      }));
+    }
+    return rows;
+  }
+
+  /**
+   * Patch lengths per row for the config's patching mode, as HF's forward would choose them: entropy
+   * (entropy model + threshold rule), static (a BOS patch then strides of patch_size), space, or byte
+   * (HF's fallback: N+1 ones, also used when there is no entropy model).
+   */
+  async patchLengthsFor(ids: TokenBatch): Promise<Int32Array[]> {
+    const host = hostIds(ids);
+    const { B, T, data } = host;
+    const p = this.config.patching;
+    const conv = this.config.behaviour.patchLengthsSumTo;
+    if (p.mode === 'entropy' && this.model.patcher) {
+      const ent = this.computeEntropies(ids);
+      const values = await ent.data();
+      ent.dispose();
+      return this.patchLengthsFromEntropies(values, B, T);
+    }
+    const rows: Int32Array[] = [];
+    for (let b = 0; b < B; b++) {
+      const row = data.subarray(b * T, (b + 1) * T);
+      if (p.mode === 'static') rows.push(lengthsFromStarts(strideStarts(T, Math.round(p.patchSize ?? 4), conv, 'bos'), T, conv));
+      else if (p.mode === 'space') rows.push(lengthsFromStarts(spaceStarts(row, conv), T, conv));
+      else if (p.mode === 'entropy' || p.mode === 'byte') rows.push(new Int32Array(T + 1).fill(1));
+      else throw new Error(`BLT: patching mode "${p.mode}" needs patch lengths from outside (pass them to forwardWithPatches)`);
+    }
+    return rows;
+  }
+
+  // ---- 2.-5. the model with given patches (Appendix C.4) -------------------------------------------------
+
+  /** Logits [B, T, 260] for ids [B, T] and one row of patch lengths per batch row. */
+  forwardWithPatches(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[], opts: BltForwardOptions = {}): BltOutput {
+    const { data, B, T } = hostIds(ids);
+    const rows = checkPatchLengths(patchLengths, B, T);
+    const P = Math.max(...rows.map((r) => r.length));
+    const device = this.device;
+    const cfg = this.config, beh = cfg.behaviour, k = cfg.crossAttnK;
+    const m = this.model;
+    const inter = opts.intermediates ? new Map<string, Tensor>() : undefined;
+    const record = inter ? (name: string, t: Tensor): void => { inter.set(name, t); } : undefined;
+
+    // Host-side layout: lengths padded to [B, P], encoder ids p(i) and decoder ids d(i) per row (from the
+    // row's own lengths: a padded trailing 0 would change d under the ΣL = N convention).
+    const lengths = new Int32Array(B * P); // [B, P]
+    const segments = new Int32Array(B * T); // [B·T]: b·P + p(i)
+    const decIds = new Int32Array(B * T); // [B, T]: d(i)
+    rows.forEach((r, b) => {
+      lengths.set(r, b * P);
+      const p = patchIdsFromLengths(r, T), d = decoderPatchIdsFromLengths(r, T);
+      for (let t = 0; t < T; t++) { segments[b * T + t] = b * P + p[t]; decIds[b * T + t] = d[t]; }
+    });
+    const idsT = ops.tensor(data, [B, T], { device });
+    const bytePositions = ops.arange(0, T, { device });
+    const localRanges = localAttentionRanges(data, B, T, beh.localWindow, beh.documentMask, device);
+
+    // eq. 2: byte embedding + hash n-gram embeddings
+    const tokenEmbeds = m.local_encoder.embed_tokens.forward(idsT); // [B, T, dE]
+    const e = m.encoder_hash_tok_embedding.forward(tokenEmbeds, m.encoder_hash_tok_embedding.rowIds(data, B, T, device));
+    record?.('hash.embeds', e);
+
+    // eqs. 5-8: local encoder -> byte states h and patch vectors
+    const enc = m.local_encoder.forward(e, {
+      positions: bytePositions, selfRanges: localRanges, P,
+      segmentIds: ops.tensor(segments, [B * T], { device }),
+      crossRanges: encoderCrossRanges(lengths, B, P, T, k, beh.emptyPatchAttention, device),
+    }, record);
+    record?.('encoder.hidden', enc.hidden);
+    record?.('encoder.patches', enc.patches);
+
+    // §3.1: global transformer over patches
+    const o = m.global_transformer.forward(enc.patches, ops.arange(0, P, { device }),
+      globalAttentionRanges(data, lengths, B, P, T, beh.documentMask, device), record); // [B, P, dG]
+    record?.('global.out', o);
+
+    // eqs. 9-12: local decoder, then the byte head
+    const z = m.local_decoder.forward(enc.hidden, o, {
+      positions: bytePositions, selfRanges: localRanges,
+      crossRanges: decoderCrossRanges(decIds, B, T, k, device),
+    }, record); // [B, T, dD]
+    record?.('decoder.out', z);
+    const logits = this.lm_head.forward(z); // [B, T, 260]
+    record?.('logits', logits);
+    return { logits, patchLengths: rows, intermediates: inter };
+  }
+
+  /** HF `patch_in_forward`: patch lengths from the config's rule (entropy model inside), then the model. */
+  async forward(ids: TokenBatch, opts: BltForwardOptions = {}): Promise<BltOutput> {
+    return this.forwardWithPatches(ids, await this.patchLengthsFor(ids), opts);
+  }
+
+  /**
+   * Greedy generation without a cache (spec §2.11, Appendix C.5): at every step re-patch the whole prefix
+   * (the entropy model is consulted after every byte), run the model, append argmax(logits[last]).
+   * Stops after `maxNewTokens` or at EOS (when `stopAtEos`, default true). Returns prompt + new ids.
+   */
+  async generate(prompt: ArrayLike<number>, opts: { maxNewTokens: number; stopAtEos?: boolean }): Promise<number[]> {
+    const ids = Array.from(prompt);
+    for (let n = 0; n < opts.maxNewTokens; n++) {
+      const best = await scopeAsync(async () => {
+        const lengths = await this.patchLengthsFor([ids]);
+        const { logits } = noGrad(() => this.forwardWithPatches([ids], lengths));
+        const last = (await logits.data()).subarray((ids.length - 1) * this.config.vocabSize, ids.length * this.config.vocabSize);
+        let arg = 0;
+        for (let v = 1; v < last.length; v++) if (last[v] > last[arg]) arg = v;
+        return arg;
+      });
+      ids.push(best);
+      if (best === EOS_ID && (opts.stopAtEos ?? true)) break;
+    }
+    return ids;
+  }
+
+  // ---- training objective and metric (§7.1, §7.4) ---------------------------------------------------------
+
+  /**
+   * Mean next-byte cross-entropy (nats). `targets` int32 [B, T] (default: ids shifted left by one, the last
+   * position ignored); targets < 0 are ignored. With explicit targets every position counts, as in the
+   * golden training run (golden-train README §4.3).
+   */
+  loss(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[], targets?: TokenBatch | Tensor): Tensor {
+    const { logits } = this.forwardWithPatches(ids, patchLengths);
+    return ops.crossEntropy(logits, this.targetTensor(ids, targets));
+  }
+
+  /** Eq. 18: bits per byte = Σ CE / (ln 2 · number of scored targets), with patches from the config's rule when not given. */
+  async bitsPerByte(ids: TokenBatch, patchLengths?: readonly ArrayLike<number>[], targets?: TokenBatch | Tensor): Promise<number> {
+    const lengths = patchLengths ?? await this.patchLengthsFor(ids);
+    const tgt = this.targetArray(ids, targets);
+    const count = tgt.data.filter((t) => t >= 0).length;
+    const sum = noGrad(() => ops.crossEntropy(this.forwardWithPatches(ids, lengths).logits,
+      ops.tensor(tgt.data, [tgt.B, tgt.T], { device: this.device }), { reduction: 'sum' }));
+    return bitsPerByte((await sum.data())[0], count);
+  }
+
+  /** Targets on the model's device. */
+  private targetTensor(ids: TokenBatch, targets?: TokenBatch | Tensor): Tensor {
+    const t = this.targetArray(ids, targets);
+    return ops.tensor(t.data, [t.B, t.T], { device: this.device });
+  }
+
+  /** Host targets [B, T]: the given ones (checked) or the next ids with the last position ignored (-100). */
+  private targetArray(ids: TokenBatch, targets?: TokenBatch | Tensor): HostIds {
+    const { data, B, T } = hostIds(ids);
+    if (targets === undefined) {
+      const tgt = new Int32Array(B * T); // [B, T]
+      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) tgt[b * T + t] = t + 1 < T ? data[b * T + t + 1] : -100;
+      return { data: tgt, B, T };
+    }
+    const h = readRows(targets, 'targets'); // negative targets are ignored
+    if (h.B !== B || h.T !== T) throw new Error(`BLT: targets [${h.B}, ${h.T}] do not match ids [${B}, ${T}]`);
+    const bad = h.data.findIndex((v) => v >= VOCAB_SIZE);
+    if (bad >= 0) throw new Error(`BLT: target ${h.data[bad]} at row ${Math.floor(bad / T)}, position ${bad % T} is outside [0, ${VOCAB_SIZE})`);
+    return h;
+  }
+}
+
+/**
+ * Checks one row of patch lengths per batch row: non-negative integers, L_0 = 1 (the BOS patch the decoder
+ * shift relies on, spec §1.4), and ΣL = T (HF) or T + 1 (Meta's next-token mode).
+ */
+export function checkPatchLengths(patchLengths: readonly ArrayLike<number>[], B: number, T: number): Int32Array[] {
+  if (patchLengths.length !== B) throw new Error(`BLT: ${patchLengths.length} rows of patch lengths for a batch of ${B} rows`);
+  return patchLengths.map((row, b) => {
+    const r = Int32Array.from(row as ArrayLike<number>);
+    let sum = 0;
+    for (let j = 0; j < row.length; j++) {
+      if (!Number.isInteger(row[j]) || row[j] < 0) throw new Error(`BLT: patch length ${row[j]} (row ${b}, patch ${j}) is not a non-negative integer`);
+      sum += row[j];
+    }
+    if (r.length === 0 || r[0] !== 1) throw new Error(`BLT: row ${b}: the first patch length must be 1 (the BOS patch), got [${Array.from(r).slice(0, 8)}]`);
+    if (sum !== T && sum !== T + 1) throw new Error(`BLT: row ${b}: patch lengths sum to ${sum}, expected ${T} (HF) or ${T + 1} (next-token mode) for ${T} tokens`);
+    return r;
+  });
+}

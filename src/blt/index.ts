@@ -1,0 +1,20 @@
+/**
+ * The BLT package: the model (blt.ts and its parts, in the order of the paper's Fig. 2), checkpoints, the golden
+ * check, and the tensor-free pieces (tokenizer, hash ids, patching rules, patch ids, config, FLOPs, metrics).
+ */
+export * from './tokenizer.js';
+export * from './hash-ngram.js';
+export * from './patcher.js';
+export * from './patch-ids.js';
+export * from './config.js';
+export * from './flops.js';
+export * from './metrics.js';
+export { EntropyModel, entropyOfLogits, localAttentionRanges } from './entropy-model.js';
+export { HashNgramEmbedding } from './hash-embeddings.js';
+export { CrossAttention, type CrossAttentionConfig } from './cross-attention.js';
+export { LocalEncoder, encoderCrossRanges, type EncoderInputs } from './local-encoder.js';
+export { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
+export { LocalDecoder, decoderCrossRanges, type DecoderInputs } from './local-decoder.js';
+export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostIds, type BltOutput, type BltForwardOptions } from './blt.js';
+export { loadBltCheckpoint, saveBltCheckpoint, initBlt, bltWeightShapes, type LoadOptions } from './checkpoint.js';
+export { checkGolden, checkGoldenConfig, goldenConfigDirs, GOLDEN_TOLERANCE, type GoldenRow, type GoldenOptions } from './golden.js';

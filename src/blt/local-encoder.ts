@@ -1,0 +1,122 @@
+/**
+ * Local encoder (paper §3.2, eqs. 5-8, Fig. 5; spec §3.3-3.4; golden README §4.5): byte states h from the
+ * encoder embeddings, then patch vectors from cross-attention of pooled patch queries over the bytes of
+ * their own patch.
+ *
+ *   h = Layer_l(h)                                                       for l = 0 .. lE-1 (causal, local window)
+ *   at the last layer (or every layer when cross_attn_all_layers):
+ *     P_0[j]   = E_C( max_{i : p(i)=j} h_i )                              (eq. 5, max-pool init; empty patch -> 0)
+ *     P_0      : [P, k·dE] split into k chunks of width dE, query row j·k + r = chunk r of patch j
+ *     P_l      = P_{l-1} + CrossAttn(P_{l-1}, h)  = 2·P_{l-1} + A          (eq. 6 with the code's double residual)
+ *     query (j, r) attends exactly the bytes of patch j: the contiguous key range [S_j, S_j + L_j)
+ *   output: h (decoder input) and P reshaped to [P, k·dE] (global input).
+ *
+ * Pooling: HF re-pools from the current h at every cross-attention layer (discarding the previous patch
+ * state); Meta pools once and accumulates (config switch `repoolEachCrossLayer`; identical for one layer).
+ * Empty patches (no byte at a position < T): HF's eager attention gives a fully masked row a uniform
+ * distribution over all T bytes, which we reproduce with the full key range [0, T): the pooled query of an
+ * empty patch is 0, so q = W_q RMSNorm(0) = 0 and all scores are equal (exact whenever the queries are freshly
+ * pooled, i.e. always under HF's re-pooling); Meta's FlexAttention gives 0, which the empty range [0, 0) does.
+ */
+import { Tensor } from '../tensor/tensor.js';
+import { Rng } from '../tensor/random.js';
+import type { Device } from '../tensor/dtype.js';
+import { Module } from '../nn/module.js';
+import { Embedding, Linear } from '../nn/layers.js';
+import { TransformerLayer } from '../nn/transformer.js';
+import * as ops from '../ops/index.js';
+import type { KeyRanges } from '../ops/attention.js';
+import { CrossAttention } from './cross-attention.js';
+import type { BltBehaviour, LocalPartConfig } from './config.js';
+
+/** Host-built index tensors the encoder needs for one batch (all on the model's device). */
+export interface EncoderInputs {
+  /** int32 [T] RoPE positions 0..T-1 */
+  positions: Tensor;
+  /** local self-attention ranges [B, T] */
+  selfRanges: KeyRanges;
+  /** int32 [B·T]: b·P + p(i), the pooling segment of every byte */
+  segmentIds: Tensor;
+  /** cross-attention ranges [B, P·k] (query j·k + r -> bytes of patch j) */
+  crossRanges: KeyRanges;
+  /** number of patches per row */
+  P: number;
+}
+
+/**
+ * Key ranges of the encoder cross-attention for lengths [B, P] (host, rows right-padded with 0):
+ * query j·k + r of row b sees [S_j, min(S_j + L_j, T)); an empty range becomes [0, T) for "uniform-all" (HF)
+ * or stays empty for "none" (Meta).
+ */
+export function encoderCrossRanges(lengths: Int32Array, B: number, P: number, T: number, k: number,
+  empty: BltBehaviour['emptyPatchAttention'], device: Device): KeyRanges {
+  const start = new Int32Array(B * P * k), end = new Int32Array(B * P * k); // [B, P·k]
+  for (let b = 0; b < B; b++) {
+    let S = 0;
+    for (let j = 0; j < P; j++) {
+      const L = lengths[b * P + j];
+      let s = Math.min(S, T), e = Math.min(S + L, T);
+      if (e <= s) [s, e] = empty === 'uniform-all' ? [0, T] : [0, 0];
+      for (let r = 0; r < k; r++) {
+        start[(b * P + j) * k + r] = s;
+        end[(b * P + j) * k + r] = e;
+      }
+      S += L;
+    }
+  }
+  return { start: ops.tensor(start, [B, P * k], { device }), end: ops.tensor(end, [B, P * k], { device }) };
+}
+
+export class LocalEncoder extends Module {
+  embed_tokens: Embedding;
+  layers: TransformerLayer[];
+  patch_embedding_projection: Linear;
+  cross_attn_layers: CrossAttention[];
+
+  constructor(readonly cfg: LocalPartConfig, vocabSize: number, readonly repool: boolean, rng: Rng) {
+    super();
+    const dE = cfg.hiddenSize, k = cfg.crossAttnK;
+    const layerCfg = { dim: dE, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, hidden: cfg.intermediateSize,
+      eps: cfg.rmsNormEps, ropeTheta: cfg.ropeTheta };
+    this.embed_tokens = new Embedding(vocabSize, dE, { rng }); // byte embedding Emb [260, dE]
+    this.layers = Array.from({ length: cfg.numLayers }, () => new TransformerLayer(layerCfg, rng));
+    // E_C: dE -> k·dE, init std dE^-1/2 (spec §6.6: in-dim^-1/2)
+    this.patch_embedding_projection = new Linear(dE, k * dE, { rng });
+    const nCross = cfg.crossAttnAllLayers ? cfg.numLayers : 1;
+    this.cross_attn_layers = Array.from({ length: nCross },
+      () => new CrossAttention({ dim: dE, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, eps: cfg.rmsNormEps }, rng));
+  }
+
+  /**
+   * x [B, T, dE] encoder embeddings -> { hidden [B, T, dE], patches [B, P, k·dE] }.
+   * `record` (optional) receives named intermediates (golden README §5 names).
+   */
+  forward(x: Tensor, inp: EncoderInputs, record?: (name: string, t: Tensor) => void): { hidden: Tensor; patches: Tensor } {
+    const [B, T, dE] = x.shape;
+    const { P } = inp;
+    const k = this.cfg.crossAttnK;
+    const last = this.layers.length - 1;
+    let h = x;
+    let patchState: Tensor | null = null; // [B, P·k, dE]
+    for (let l = 0; l <= last; l++) {
+      h = this.layers[l].forward(h, inp.positions, inp.selfRanges); // [B, T, dE]
+      record?.(`encoder.layer${l}`, h);
+      if (l !== last && !this.cfg.crossAttnAllLayers) continue;
+      let qIn: Tensor;
+      if (patchState === null || this.repool) {
+        // eq. 5: max-pool each patch's bytes (flattened rows, segment b·P + p(i)), then E_C and the k-split
+        const pooled = ops.segmentMax(ops.reshape(h, [B * T, dE]), inp.segmentIds, B * P); // [B·T, dE] -> [B·P, dE]
+        qIn = ops.reshape(this.patch_embedding_projection.forward(pooled), [B, P * k, dE]); // [B·P, k·dE] -> [B, P·k, dE]
+      } else {
+        qIn = patchState;
+      }
+      const j = this.cfg.crossAttnAllLayers ? l : 0;
+      const c = this.cross_attn_layers[j].forward(qIn, h, inp.crossRanges); // qIn + A
+      record?.(`encoder.cross${j}.query_in`, qIn);
+      record?.(`encoder.cross${j}.out`, c);
+      patchState = ops.add(qIn, c); // eq. 6 with the double residual: 2·qIn + A
+    }
+    if (patchState === null) throw new Error('LocalEncoder: no cross-attention layer ran (the encoder needs at least one layer)');
+    return { hidden: h, patches: ops.reshape(patchState, [B, P, k * dE]) }; // [B, P, k·dE]
+  }
+}
