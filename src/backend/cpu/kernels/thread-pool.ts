@@ -1,0 +1,238 @@
+// A small worker_threads pool with a SYNCHRONOUS API, shared by the threaded matmul and attention kernels.
+//
+// A job is "run kernel J over work units [0, U)": the units are cut into T contiguous shares, the calling thread
+// runs share 0 itself and T-1 workers run the others, all on SharedArrayBuffer views of the same arrays. Kernels
+// are written so that different units write disjoint parts of the output, so no locking is needed and the result
+// does not depend on T.
+//
+// Synchronous protocol (so callers never see a Promise):
+//   1. arrays not already in a SharedArrayBuffer are copied into pool-owned shared staging buffers;
+//   2. the caller posts one message per worker, runs its own share, then blocks in Atomics.wait on a shared
+//      counter until every worker has incremented it (a worker receives messages through its own event loop, so
+//      delivery does not need the blocked main thread);
+//   3. outputs that were staged are copied back.
+// The pool starts lazily on the first job, has os.availableParallelism() participants by default (the caller is
+// one of them, so it starts T-1 workers), and its workers are unref()'d: they never keep the process alive.
+//
+// Why the worker body is a string (new Worker(src, { eval: true })): this module runs both as TypeScript source
+// (under vitest, which transpiles on the fly and has no dist/ file to point a Worker at) and as compiled JS in
+// dist/. A worker *file* would only exist in one of those worlds (a .ts file cannot be loaded by a plain Worker,
+// and tsc does not copy a hand-written .js file into dist/). Instead the worker source is assembled from the
+// kernel functions' own text (Function.prototype.toString returns the already-transpiled JS in both worlds), so
+// each kernel is written exactly once. Those kernel functions are self-contained by design: they only call each
+// other and the constant that workerKernels() below re-declares. (A coverage tool that instruments source, e.g.
+// istanbul, would break this; V8 coverage does not. A broken worker fails loudly: see waitFor and FAILED.)
+
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
+import {
+  KEY_TILE, accumulateTile, attentionBackwardUnits, attentionForwardUnits, blockRanges, packDimPanels,
+  packKeyPanels, scoreTile,
+} from './attention.js';
+import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
+
+/** The kernel source shipped to every worker, and the job names the worker understands. */
+function workerKernels(): string {
+  return [
+    packA4, packB4, multiplyPackedRows, matmulUnits,
+    packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
+    attentionBackwardUnits,
+  ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
+}
+
+/** Jobs a worker can run: each receives (arrays by name, numeric/boolean params, unitStart, unitEnd). */
+export type JobName = 'matmul' | 'attentionForward' | 'attentionBackward';
+
+// Shared control block layout (Int32 slots).
+const DONE = 0; // number of workers that finished the current job
+const READY = 1; // number of workers that have started
+const FAILED = 2; // 1 if a worker threw; its message is in the error bytes
+const ERROR_BYTES = 1024;
+
+function workerSource(): string {
+  return `'use strict';
+const { parentPort, workerData } = require('node:worker_threads');
+// Transpilers may wrap functions in a name-keeping helper; make it a no-op here.
+var __name = (f) => f;
+${workerKernels()}
+const ctrl = new Int32Array(workerData.ctrl);
+const errorBytes = new Uint8Array(workerData.errorBytes);
+let ap = new Float64Array(0), bp = new Float64Array(0);
+function view(d) {
+  return d.type === 'f64' ? new Float64Array(d.buf, d.off, d.len)
+    : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
+}
+parentPort.on('message', (m) => {
+  try {
+    const x = {};
+    for (const name in m.arrays) x[name] = view(m.arrays[name]);
+    const p = m.params;
+    if (m.job === 'matmul') {
+      if (ap.length < 4 * p.K) ap = new Float64Array(4 * p.K);
+      const needB = p.K * 4 * ((p.N + 3) >> 2);
+      if (bp.length < needB) bp = new Float64Array(needB);
+      matmulUnits(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
+        m.unitStart, m.unitEnd, ap, bp);
+    } else if (m.job === 'attentionForward') {
+      attentionForwardUnits(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
+    } else if (m.job === 'attentionBackward') {
+      attentionBackwardUnits(x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq, x.dk, x.dv,
+        m.unitStart, m.unitEnd);
+    } else {
+      throw new Error('unknown job ' + m.job);
+    }
+  } catch (e) {
+    const text = String(e && e.stack ? e.stack : e);
+    errorBytes.fill(0);
+    for (let i = 0; i < text.length && i < ${ERROR_BYTES - 1}; i++) errorBytes[i] = text.charCodeAt(i) & 0x7f;
+    Atomics.store(ctrl, ${FAILED}, 1);
+  } finally {
+    Atomics.add(ctrl, ${DONE}, 1);
+    Atomics.notify(ctrl, ${DONE});
+  }
+});
+Atomics.add(ctrl, ${READY}, 1);
+Atomics.notify(ctrl, ${READY});
+`;
+}
+
+let requestedThreads = availableParallelism();
+
+interface Pool {
+  workers: Worker[];
+  ctrl: Int32Array;
+  errorBytes: Uint8Array;
+}
+
+let pool: Pool | null = null;
+
+/** Sets the number of threads used by the threaded kernels (the caller counts as one). 1 turns threading off. */
+export function setCpuThreads(n: number): void {
+  if (!Number.isInteger(n) || n < 1) throw new Error(`setCpuThreads: n must be an integer >= 1, got ${n}`);
+  requestedThreads = n;
+  if (pool && pool.workers.length !== n - 1) shutdownCpuThreads();
+}
+
+/** The number of threads the threaded kernels use (1 = single-threaded). */
+export function getCpuThreads(): number {
+  return requestedThreads;
+}
+
+/** Terminates the workers (the pool restarts lazily on the next threaded job). */
+export function shutdownCpuThreads(): void {
+  if (!pool) return;
+  for (const w of pool.workers) void w.terminate();
+  pool = null;
+}
+
+/** Blocks until ctrl[slot] >= target; throws after timeoutMs without progress. */
+function waitFor(ctrl: Int32Array, slot: number, target: number, timeoutMs: number, what: string): void {
+  let last = Atomics.load(ctrl, slot);
+  let waited = 0;
+  while (last < target) {
+    const res = Atomics.wait(ctrl, slot, last, 100);
+    const now = Atomics.load(ctrl, slot);
+    if (now === last && res === 'timed-out') {
+      waited += 100;
+      if (waited >= timeoutMs) throw new Error(`thread-pool: timed out after ${timeoutMs} ms waiting for ${what}`);
+    } else {
+      waited = 0;
+    }
+    last = now;
+  }
+}
+
+function startPool(nWorkers: number): Pool {
+  const ctrlBuf = new SharedArrayBuffer(4 * 4);
+  const errBuf = new SharedArrayBuffer(ERROR_BYTES);
+  const src = workerSource();
+  const workers: Worker[] = [];
+  for (let w = 0; w < nWorkers; w++) {
+    const worker = new Worker(src, { eval: true, workerData: { ctrl: ctrlBuf, errorBytes: errBuf } });
+    worker.unref(); // an idle pool must not keep the process alive
+    workers.push(worker);
+  }
+  const ctrl = new Int32Array(ctrlBuf);
+  // Worker start-up runs on the workers' own threads, so blocking here is fine; a broken worker source shows up
+  // as a clear error instead of a hang.
+  waitFor(ctrl, READY, nWorkers, 20000, `${nWorkers} CPU kernel workers to start`);
+  return { workers, ctrl, errorBytes: new Uint8Array(errBuf) };
+}
+
+/** An array handed to a job; `out` arrays are copied back after the job if they had to be staged. */
+export type JobArray = Float32Array | Float64Array | Int32Array;
+
+interface SharedDesc { buf: SharedArrayBuffer; off: number; len: number; type: 'f32' | 'f64' | 'i32' }
+
+// Pool-owned shared staging buffers, one per array name, grown as needed.
+const staging = new Map<string, SharedArrayBuffer>();
+
+/** A shared view of `arr`: itself if already shared, else a (copied, if `copyIn`) staging view. */
+function shareOf(name: string, arr: JobArray, copyIn: boolean): { desc: SharedDesc; view: JobArray } {
+  const type = arr instanceof Float64Array ? 'f64' : arr instanceof Float32Array ? 'f32' : 'i32';
+  if (arr.buffer instanceof SharedArrayBuffer) {
+    return { desc: { buf: arr.buffer, off: arr.byteOffset, len: arr.length, type }, view: arr };
+  }
+  let buf = staging.get(name);
+  if (!buf || buf.byteLength < arr.byteLength) {
+    buf = new SharedArrayBuffer(Math.max(arr.byteLength, 8));
+    staging.set(name, buf);
+  }
+  const view = type === 'f64' ? new Float64Array(buf, 0, arr.length)
+    : type === 'f32' ? new Float32Array(buf, 0, arr.length) : new Int32Array(buf, 0, arr.length);
+  if (copyIn) view.set(arr);
+  return { desc: { buf, off: 0, len: arr.length, type }, view };
+}
+
+/**
+ * Runs `job` over units [0, units) on min(getCpuThreads(), units) threads and returns when all are done.
+ * `inputs` are read, `outputs` written (only the part of each array the job touches needs to be passed).
+ * `runLocal(views, unitStart, unitEnd)` is the calling thread's share, run on the same shared views.
+ */
+export function runJob(
+  job: JobName, units: number,
+  inputs: Record<string, JobArray>, outputs: Record<string, JobArray>,
+  params: Record<string, number | boolean>,
+  runLocal: (views: Record<string, JobArray>, unitStart: number, unitEnd: number) => void,
+): void {
+  const threads = Math.min(requestedThreads, units);
+  if (!pool) pool = startPool(requestedThreads - 1);
+  const p = pool;
+  const descs: Record<string, SharedDesc> = {};
+  const views: Record<string, JobArray> = {};
+  for (const [name, arr] of Object.entries(inputs)) {
+    const s = shareOf(name, arr, true);
+    descs[name] = s.desc;
+    views[name] = s.view;
+  }
+  for (const [name, arr] of Object.entries(outputs)) {
+    const s = shareOf(name, arr, false);
+    descs[name] = s.desc;
+    views[name] = s.view;
+  }
+  // Participant t runs units [bounds[t], bounds[t+1]); participant 0 is this thread.
+  const bounds: number[] = [];
+  for (let t = 0; t <= threads; t++) bounds.push(Math.round((units * t) / threads));
+  Atomics.store(p.ctrl, DONE, 0);
+  Atomics.store(p.ctrl, FAILED, 0);
+  for (let t = 1; t < threads; t++) {
+    p.workers[t - 1].postMessage({ job, arrays: descs, params, unitStart: bounds[t], unitEnd: bounds[t + 1] });
+  }
+  let localError: unknown = null;
+  try {
+    runLocal(views, bounds[0], bounds[1]);
+  } catch (e) {
+    localError = e;
+  }
+  // Always wait for the workers, so no job is still writing into the staging buffers when we return.
+  waitFor(p.ctrl, DONE, threads - 1, 600000, `${job} workers to finish`);
+  if (localError) throw localError;
+  if (Atomics.load(p.ctrl, FAILED) !== 0) {
+    let text = '';
+    for (let i = 0; i < p.errorBytes.length && p.errorBytes[i] !== 0; i++) text += String.fromCharCode(p.errorBytes[i]);
+    throw new Error(`${job}: a worker thread failed: ${text}`);
+  }
+  for (const [name, arr] of Object.entries(outputs)) {
+    if (views[name] !== arr) (arr as Float64Array).set(views[name]);
+  }
+}
