@@ -17,6 +17,7 @@ import { sameShape, shapeToString } from '../tensor/shape.js';
 import { isGradEnabled, noGrad } from './grad-mode.js';
 import { keep } from '../tensor/scope.js';
 
+// [doc:record]
 /**
  * Wraps an op's output storage in a Tensor and, if grad mode is on and some input requires grad,
  * attaches the node that knows how to send gradients back to the inputs.
@@ -29,6 +30,7 @@ export function record(op: string, storage: Storage | ReturnType<Tensor['sharedS
   return out;
 }
 
+// [doc:backward]
 /**
  * Back-propagates from `root`. A non-scalar root needs an explicit seed gradient of the same shape.
  * `add` is injected (instead of imported) to keep this file free of op imports.

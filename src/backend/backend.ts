@@ -43,6 +43,7 @@ export interface AdamWHyper {
   gradScale: number;
 }
 
+// [doc:backend-interface]
 export interface Backend {
   readonly device: Device;
 

@@ -135,6 +135,7 @@ export class Blt extends Module {
 
   // ---- 1. entropy model and patching (§2) --------------------------------------------------------------
 
+  // [doc:blt-entropies]
   /** Next-byte entropies H [B, T] (nats) of the entropy model, per row, on the model's device. */
   computeEntropies(ids: TokenBatch): Tensor {
     const patcher = this.model.patcher;
@@ -150,6 +151,7 @@ export class Blt extends Module {
     }));
   }
 
+  // [doc:blt-patch-lengths]
   /** Patch lengths of every row from host entropies [B, T] with the config's rule (§2.3-2.7). */
   patchLengthsFromEntropies(entropies: ArrayLike<number>, B: number, T: number): Int32Array[] {
     const p = this.config.patching;
@@ -193,6 +195,7 @@ export class Blt extends Module {
 
   // ---- 2.-5. the model with given patches (Appendix C.4) -------------------------------------------------
 
+  // [doc:blt-forward]
   /** Logits [B, T, 260] for ids [B, T] and one row of patch lengths per batch row. */
   forwardWithPatches(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[], opts: BltForwardOptions = {}): BltOutput {
     const { data, B, T } = hostIds(ids);
@@ -209,6 +212,7 @@ export class Blt extends Module {
     const lengths = new Int32Array(B * P); // [B, P]
     const segments = new Int32Array(B * T); // [B·T]: b·P + p(i)
     const decIds = new Int32Array(B * T); // [B, T]: d(i)
+    // [doc:blt-ids]
     rows.forEach((r, b) => {
       lengths.set(r, b * P);
       const p = patchIdsFromLengths(r, T), d = decoderPatchIdsFromLengths(r, T);
@@ -253,6 +257,7 @@ export class Blt extends Module {
     return this.forwardWithPatches(ids, await this.patchLengthsFor(ids), opts);
   }
 
+  // [doc:blt-generate]
   /**
    * Greedy generation without a cache (spec §2.11, Appendix C.5): at every step re-patch the whole prefix
    * (the entropy model is consulted after every byte), run the model, append argmax(logits[last]).
@@ -277,6 +282,7 @@ export class Blt extends Module {
 
   // ---- training objective and metric (§7.1, §7.4) ---------------------------------------------------------
 
+  // [doc:blt-loss]
   /**
    * Mean next-byte cross-entropy (nats). `targets` int32 [B, T] (default: ids shifted left by one, the last
    * position ignored); targets < 0 are ignored. With explicit targets every position counts, as in the
@@ -287,6 +293,7 @@ export class Blt extends Module {
     return ops.crossEntropy(logits, this.targetTensor(ids, targets));
   }
 
+  // [doc:blt-bpb]
   /** Eq. 18: bits per byte = Σ CE / (ln 2 · number of scored targets), with patches from the config's rule when not given. */
   async bitsPerByte(ids: TokenBatch, patchLengths?: readonly ArrayLike<number>[], targets?: TokenBatch | Tensor): Promise<number> {
     const lengths = patchLengths ?? await this.patchLengthsFor(ids);

@@ -77,6 +77,7 @@ export interface PatchingConfig {
   patchInForward: boolean;
 }
 
+// [doc:behaviour]
 /** Where HF and Meta's reference code differ (spec §9.5). */
 export interface BltBehaviour {
   /** local encoder/decoder self-attention window W (attend iff 0 ≤ q-k ≤ W-1); null = plain causal (HF) */
@@ -109,6 +110,7 @@ export interface BltConfig {
   behaviour: BltBehaviour;
 }
 
+// [doc:behaviour-presets]
 /** Behaviour presets: "hf" reproduces transformers' BLT, "reference" Meta's bytelatent code. */
 export function defaultsFor(flavour: "hf" | "reference"): BltBehaviour {
   if (flavour === "hf")
@@ -344,6 +346,7 @@ function parseBehaviour(v: unknown, source: string, fallback: BltBehaviour): Blt
   return o;
 }
 
+// [doc:validate-config]
 /** Validate cross-part consistency of a parsed (or hand-built) config; throws naming the field. */
 export function validateBltConfig(cfg: BltConfig, source = "<config>"): void {
   const bad = (field: string, msg: string): never => {

@@ -48,6 +48,7 @@ export class CrossAttention extends Module {
     this.o_proj = new Linear(heads * this.headDim, dim, { rng });
   }
 
+  // [doc:cross-attn]
   /** xq [B, Tq, dim] queries, xkv [B, Tk, dim] context, ranges [B, Tq] -> xq + A  [B, Tq, dim]. */
   forward(xq: Tensor, xkv: Tensor, ranges: KeyRanges): Tensor {
     const [B, Tq] = xq.shape;

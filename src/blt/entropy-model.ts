@@ -22,6 +22,7 @@ import type { KeyRanges } from '../ops/attention.js';
 import type { TransformerPartConfig } from './config.js';
 import { EOS_ID } from './tokenizer.js';
 
+// [doc:local-mask]
 /**
  * Local self-attention key ranges for host token ids [B, T]: query t sees keys [start, t], where
  *   start = max(t - W + 1  (window, if any),  1 + last EOS position before t  (documents, if enabled), 0).
@@ -42,6 +43,7 @@ export function localAttentionRanges(ids: Int32Array, B: number, T: number, wind
   return { start: ops.tensor(start, [B, T], { device }), end: ops.tensor(end, [B, T], { device }) };
 }
 
+// [doc:entropy-model]
 /** HF `BltPatcher` layout: `embed_tokens`, `layers.i`, `norm`, `lm_head` (keys under `model.patcher.`). */
 export class EntropyModel extends Module {
   embed_tokens: Embedding;
@@ -67,6 +69,7 @@ export class EntropyModel extends Module {
   }
 }
 
+// [doc:entropy-tensor]
 /** Eq. 1: H = -Σ_v p_v log p_v over the last axis (natural log) ; logits [..., V] -> [...]. */
 export function entropyOfLogits(logits: Tensor): Tensor {
   const logp = ops.logSoftmax(logits);                 // [..., V]

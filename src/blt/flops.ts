@@ -18,6 +18,7 @@
 
 import type { BltConfig } from "./config.js";
 
+// [doc:flops-primitives]
 /** Eq. (Table 11) Attention(l, h_k, n_heads, m) = 4·l·h_k·n_heads·(m+1)/2. */
 export function attentionFlops(layers: number, headDim: number, nHeads: number, context: number): number {
   return (4 * layers * headDim * nHeads * (context + 1)) / 2;
@@ -78,6 +79,7 @@ export interface BltFlopsBreakdown {
   total: number;
 }
 
+// [doc:flops-per-byte]
 /** Forward FLOPs per byte of `cfg` at average patch size n_p (eq. 13), term by term. */
 export function bltFlopsPerByte(cfg: BltConfig, options: BltFlopsOptions): BltFlopsBreakdown {
   const np = options.patchSize;

@@ -16,6 +16,7 @@ import * as ops from '../ops/index.js';
 import type { GlobalPartConfig } from './config.js';
 import { EOS_ID } from './tokenizer.js';
 
+// [doc:global-mask]
 /**
  * Global self-attention key ranges [B, P]: patch j sees patches [start, j], start = 0 (HF, plain causal) or,
  * with `documentMask` (Meta's block-causal), 1 + the last patch before j that contains an EOS byte.
@@ -52,6 +53,7 @@ export class GlobalTransformer extends Module {
     this.layers = Array.from({ length: cfg.numLayers }, () => new TransformerLayer(layerCfg, rng));
   }
 
+  // [doc:global-forward]
   /** patches [B, P, k·dE], positions int32 [P], ranges [B, P] -> o [B, P, dG]. */
   forward(patches: Tensor, positions: Tensor, ranges: KeyRanges, record?: (name: string, t: Tensor) => void): Tensor {
     let g = this.token_embedding_projection ? this.token_embedding_projection.forward(patches) : patches; // [B, P, dG]

@@ -32,6 +32,7 @@ export class HashNgramEmbedding extends Module {
     return this.hash.nbFunctions * this.hash.groupSizes.length;
   }
 
+  // [doc:hash-row-ids]
   /**
    * Fused-table row ids for a batch of token ids (host int32 [B, T]): one int32 tensor [B, T] per table,
    * on `device`. Row b of table m is hash_m(ids[b]) + m·V (rows of a batch are hashed independently).
@@ -47,6 +48,7 @@ export class HashNgramEmbedding extends Module {
     return out.map((a) => ops.tensor(a, [B, T], { device }));
   }
 
+  // [doc:hash-embed-sum]
   /** Eq. 2: tokenEmbeds [B, T, dE] + Σ_m table rows -> [B, T, dE] (added in table order, as HF does). */
   forward(tokenEmbeds: Tensor, rowIds: Tensor[]): Tensor {
     let e = tokenEmbeds;

@@ -41,6 +41,7 @@ export function floorModBigInt(a: bigint, m: bigint): bigint {
   return r < 0n ? r + m : r;
 }
 
+// [doc:hash-raw]
 /** raw = Σ_j window[j]·prime^j reduced mod 2^64 and read as a signed int64 (window[0] = oldest). */
 export function rollingPolyHashRaw(window: ArrayLike<number>, prime: bigint): bigint {
   let sum = 0n;
@@ -62,6 +63,7 @@ function checkArgs(ids: ArrayLike<number>, n: number, vocab: number, op: string)
   }
 }
 
+// [doc:hash-window]
 /** Window of size n ending at position t, BOE(0)-padded on the left. */
 export function ngramWindow(ids: ArrayLike<number>, t: number, n: number): number[] {
   const w = new Array<number>(n);
@@ -72,6 +74,7 @@ export function ngramWindow(ids: ArrayLike<number>, t: number, n: number): numbe
   return w;
 }
 
+// [doc:hash-ids-bigint]
 /** Reference (BigInt) hash ids of one table: id[t] = floorMod(raw(window(t, n)), vocab). */
 export function hashNgramIdsBigInt(
   ids: ArrayLike<number>,
@@ -107,6 +110,7 @@ function floorMod(a: number, m: number): number {
   return r < 0 ? r + m : r;
 }
 
+// [doc:hash-ids-fast]
 /**
  * Hash ids of one table (n-gram size n, hash function f, table size vocab), exact, BigInt-free loop.
  * Output[t] ∈ [0, vocab) for each position t of `ids`.
@@ -139,6 +143,7 @@ export function hashNgramIds(ids: ArrayLike<number>, n: number, functionIndex: n
   return out;
 }
 
+// [doc:hash-tables]
 /**
  * Hash ids of all F·G tables, function-major: result[f·G + gi] = hashNgramIds(ids, groupSizes[gi], f, vocab).
  * Ids are per-table, in [0, vocab); use `offsetIds` for rows of the fused HF table.
@@ -159,6 +164,7 @@ export function encoderHashIds(
   return tables;
 }
 
+// [doc:hash-fused-rows]
 /** Rows of the fused table: table r gets r·vocab added (HF `encoder_hash_tok_embedding` layout). */
 export function offsetIds(tables: readonly Int32Array[], vocab: number): Int32Array[] {
   if ((tables.length * vocab) > 2147483647)

@@ -33,6 +33,7 @@ export interface DecoderInputs {
   crossRanges: KeyRanges;
 }
 
+// [doc:dec-cross-mask]
 /** Decoder cross-attention key ranges from decoder patch ids d [B, T] (host): [d·k, d·k + k). */
 export function decoderCrossRanges(decoderIds: Int32Array, B: number, T: number, k: number, device: Device): KeyRanges {
   const start = new Int32Array(B * T), end = new Int32Array(B * T); // [B, T]
@@ -63,10 +64,12 @@ export class LocalDecoder extends Module {
     this.norm = new RMSNorm(dD, cfg.rmsNormEps);
   }
 
+  // [doc:dec-forward]
   /** h [B, T, dD] encoder byte states, o [B, P, dG] global outputs -> RMSNorm'd states [B, T, dD]. */
   forward(h: Tensor, o: Tensor, inp: DecoderInputs, record?: (name: string, t: Tensor) => void): Tensor {
     const [B, P] = o.shape;
     const dD = this.cfg.hiddenSize, k = this.cfg.crossAttnK;
+    // [doc:dec-k-split]
     const proj = this.patch_embedding_projection.forward(o); // [B, P, k·dD]
     record?.('decoder.patch_proj', proj);
     const keys = ops.reshape(proj, [B, P * k, dD]);          // [B, P·k, dD], row j·k + r = chunk r of patch j
@@ -75,6 +78,7 @@ export class LocalDecoder extends Module {
       if (l === 0 || this.cfg.crossAttnAllLayers) {
         const c = this.cross_attn_layers[l].forward(z, keys, inp.crossRanges); // z + A
         record?.(`decoder.cross${l}.out`, c);
+        // [doc:dec-double-residual]
         z = ops.add(z, c); // eq. 10 with the double residual: 2·z + A
       }
       z = layer.forward(z, inp.positions, inp.selfRanges); // eq. 12, [B, T, dD]

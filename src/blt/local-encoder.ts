@@ -43,6 +43,7 @@ export interface EncoderInputs {
   P: number;
 }
 
+// [doc:enc-cross-mask]
 /**
  * Key ranges of the encoder cross-attention for lengths [B, P] (host, rows right-padded with 0):
  * query j·k + r of row b sees [S_j, min(S_j + L_j, T)); an empty range becomes [0, T) for "uniform-all" (HF)
@@ -87,6 +88,7 @@ export class LocalEncoder extends Module {
       () => new CrossAttention({ dim: dE, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, eps: cfg.rmsNormEps }, rng));
   }
 
+  // [doc:enc-forward]
   /**
    * x [B, T, dE] encoder embeddings -> { hidden [B, T, dE], patches [B, P, k·dE] }.
    * `record` (optional) receives named intermediates (golden README §5 names).
@@ -103,6 +105,7 @@ export class LocalEncoder extends Module {
       record?.(`encoder.layer${l}`, h);
       if (l !== last && !this.cfg.crossAttnAllLayers) continue;
       let qIn: Tensor;
+      // [doc:enc-pool]
       if (patchState === null || this.repool) {
         // eq. 5: max-pool each patch's bytes (flattened rows, segment b·P + p(i)), then E_C and the k-split
         const pooled = ops.segmentMax(ops.reshape(h, [B * T, dE]), inp.segmentIds, B * P); // [B·T, dE] -> [B·P, dE]
@@ -114,9 +117,11 @@ export class LocalEncoder extends Module {
       const c = this.cross_attn_layers[j].forward(qIn, h, inp.crossRanges); // qIn + A
       record?.(`encoder.cross${j}.query_in`, qIn);
       record?.(`encoder.cross${j}.out`, c);
+      // [doc:enc-double-residual]
       patchState = ops.add(qIn, c); // eq. 6 with the double residual: 2·qIn + A
     }
     if (patchState === null) throw new Error('LocalEncoder: no cross-attention layer ran (the encoder needs at least one layer)');
+    // [doc:enc-k-merge]
     return { hidden: h, patches: ops.reshape(patchState, [B, P, k * dE]) }; // [B, P, k·dE]
   }
 }

@@ -5,12 +5,14 @@
 //                                                             EOS targets included, as Meta's eval counts)
 // A uniform predictor over 260 classes has BPB = log2 260 ≈ 8.0224.
 
+// [doc:bpb]
 /** Eq. 18: bits per byte from a SUMMED cross-entropy in nats. */
 export function bitsPerByte(sumCrossEntropyNats: number, nBytes: number): number {
   if (!(nBytes > 0)) throw new Error(`bitsPerByte: nBytes must be > 0, got ${nBytes}`);
   return sumCrossEntropyNats / (Math.LN2 * nBytes);
 }
 
+// [doc:ce-sum]
 /**
  * Summed next-token cross-entropy (nats) of logits [T, V] (row-major) against targets [T].
  * Targets < 0 (Meta's PAD = -1) and positions with mask[t] = 0 are skipped. log-softmax in float64.

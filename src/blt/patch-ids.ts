@@ -30,6 +30,7 @@ export function patchStartsFromLengths(lengths: ArrayLike<number>): Int32Array {
   return starts;
 }
 
+// [doc:patch-ids]
 /**
  * Encoder patch id of each position 0..N-1: p(i) = #{j : S_j ≤ i} - 1 (an empty `lengths` is treated
  * as a single start at 0, as HF's concatenation [0] ++ cumsum(L)[:-1] does).
@@ -53,6 +54,7 @@ export function patchIdsFromLengths(lengths: ArrayLike<number>, N: number): Int3
   return ids;
 }
 
+// [doc:decoder-ids]
 /**
  * Decoder patch id of each position 0..N-1: patch ids of lengths[1:] (d(i) = p(i+1) - 1).
  * Requires lengths[0] === 1 (the BOS patch; Meta asserts it, and the shift is only causal with it).

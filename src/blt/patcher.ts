@@ -19,6 +19,7 @@ import type { BltConfig } from "./config.js";
 // Entropy (eq. 1 with the minus sign):  H_t = -Σ_v p_v log p_v,  p = softmax(logits[t])   (nats)
 // ---------------------------------------------------------------------------------------------------
 
+// [doc:entropy]
 /**
  * Entropy of each row of `logits` ([T, V] row-major), natural log, over all V outputs (V = 260 for BLT,
  * so H ∈ [0, ln 260]). Stable log-softmax form, accumulated in float64:
@@ -81,6 +82,7 @@ function checkConvention(c: string, op: string): asserts c is LengthConvention {
     throw new Error(`${op}: unknown length convention "${c}" (expected "N+1", "N" or "N-offline")`);
 }
 
+// [doc:patch-lengths]
 /**
  * Patch lengths from sorted, distinct start positions (starts[0] must be 0, all ≤ N):
  * L_j = S_{j+1} - S_j, the last patch ending at N+1 ("N+1") or N ("N", "N-offline").
@@ -108,6 +110,7 @@ export function lengthsFromStarts(starts: ArrayLike<number>, N: number, conventi
 // Boundary rules (each returns the sorted start positions, forced 0 and 1 included)
 // ---------------------------------------------------------------------------------------------------
 
+// [doc:forced-starts]
 /** Starts [0, 1] (1 only if it is a candidate) followed by every t ∈ [2, last] with isStart(t). */
 function collectStarts(N: number, convention: LengthConvention, isStart: (t: number) => boolean): number[] {
   const last = lastCandidate(N, convention);
@@ -121,6 +124,7 @@ function checkEnt(ent: ArrayLike<number>, op: string): void {
   checkN(ent.length, op);
 }
 
+// [doc:global-threshold]
 /**
  * Global threshold rule (§2.3, eq. [P §2.3]): t ≥ 2 starts iff H(x_t) = ent[t-1] > θ (strict).
  * ent[0] is never used (position 1 always starts).
@@ -134,6 +138,7 @@ export function globalThresholdStarts(
   return collectStarts(ent.length, convention, (t) => ent[t - 1]! > threshold);
 }
 
+// [doc:monotonic]
 /**
  * Approximate monotonic rule (§2.4, Meta `monotonicity=True`): 0, 1, 2 always start;
  * t ≥ 3 starts iff H(x_t) - H(x_{t-1}) = ent[t-1] - ent[t-2] > θ_r.
@@ -147,6 +152,7 @@ export function monotonicStarts(
   return collectStarts(ent.length, convention, (t) => t === 2 || ent[t - 1]! - ent[t - 2]! > thresholdRelative);
 }
 
+// [doc:combined]
 /**
  * Combined global + relative rule (§2.5, Meta `threshold_add` set, `monotonicity=False`), with the
  * quirks of the vectorised reference: 0, 1, 2 always start, 3 NEVER starts, and t ≥ 4 starts iff
@@ -166,6 +172,7 @@ export function combinedStarts(
   });
 }
 
+// [doc:topk]
 /**
  * Top-k rule (§2.6, Meta `threshold=None`): the k = ⌊N / patchSize⌋ - 2 largest of ent[1..N-1] make
  * positions (index + 1) starts, chosen over the WHOLE sequence ⇒ NOT incremental (a later, larger
@@ -235,6 +242,7 @@ export function spaceStarts(tokens: ArrayLike<number>, convention: LengthConvent
 // Max patch length (§2.7; HF `process_patch_lengths`, Meta `split_large_numbers`)
 // ---------------------------------------------------------------------------------------------------
 
+// [doc:max-patch-length]
 /**
  * Drop zero-length patches (HF), then replace each L > m by ⌊L/m⌋ copies of m plus the remainder if
  * non-zero. Only adds starts at S_j + q·m, so incremental rules stay incremental.
@@ -268,6 +276,7 @@ export interface EntropyPatchOptions {
   maxPatchLength?: number | null;
 }
 
+// [doc:entropy-patch-lengths]
 /** Entropies → patch lengths, with the rule selection of Meta's `find_entropy_patch_start_ids`. */
 export function entropyPatchLengths(ent: ArrayLike<number>, options: EntropyPatchOptions): Int32Array {
   const convention = options.convention ?? "N";
@@ -313,6 +322,7 @@ export interface ThresholdChoice {
   numPatches: number;
 }
 
+// [doc:threshold-search]
 /**
  * Global threshold whose average patch size over `docs` is closest to `target` (§2.8; the maintainers'
  * recipe is to iterate θ until the average matches). Exact search: the patch count only changes at

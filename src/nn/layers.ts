@@ -61,6 +61,7 @@ export class RMSNorm extends Module {
   }
 }
 
+// [doc:swiglu]
 /** SwiGLU feed-forward (spec §6.5): FFN(x) = W2 (SiLU(W1 x) ⊙ W3 x); HF names gate=W1, up=W3, down=W2. */
 export class SwiGLU extends Module {
   gate_proj: Linear;

@@ -11,6 +11,7 @@ import { shapeToString } from '../tensor/shape.js';
 import type { Device } from '../tensor/dtype.js';
 import { getBackend } from '../backend/backend.js';
 
+// [doc:module]
 export class Module {
   /** Training mode (dropout etc.); BLT has no dropout, but the flag is part of the contract. */
   training = true;

@@ -24,6 +24,7 @@ export interface TransformerLayerConfig {
   ropeTheta: number;
 }
 
+// [doc:self-attention]
 export class SelfAttention extends Module {
   q_proj: Linear;
   k_proj: Linear;
@@ -57,6 +58,7 @@ export class SelfAttention extends Module {
   }
 }
 
+// [doc:transformer-layer]
 export class TransformerLayer extends Module {
   input_layernorm: RMSNorm;
   self_attn: SelfAttention;

@@ -43,6 +43,7 @@ function attentionDims(q: Tensor, k: Tensor, v: Tensor, op: string): { B: number
   return { B, Tq, Tk, Hq, Hkv, D };
 }
 
+// [doc:attention-op]
 /** Fused attention with per-query key ranges. */
 export function attention(q: Tensor, k: Tensor, v: Tensor, ranges: KeyRanges, scale?: number): Tensor {
   const d = attentionDims(q, k, v, 'attention');

@@ -46,6 +46,7 @@ export function sub(a: Tensor, b: Tensor | number): Tensor {
   return record('sub', storage, shape, [a, b], (g) => [sumTo(g, a.shape), sumTo(neg(g), b.shape)]);
 }
 
+// [doc:op-mul]
 /** a * b ; d/da = b, d/db = a */
 export function mul(a: Tensor, b: Tensor | number): Tensor {
   if (typeof b === 'number') return affine(a, b, 0);

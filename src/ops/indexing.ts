@@ -40,6 +40,7 @@ export function pickLast(x: Tensor, idx: Tensor): Tensor {
     (g) => [new Tensor(x.backend.scatterLast(g.storage, idx.storage, rows, cols), x.shape)]);
 }
 
+// [doc:segment-max]
 /**
  * Segment max: x [N, D], segmentIds int32 [N] in [0, S) (or -1 to skip a row) -> [S, D] where row s is the
  * elementwise max of the rows of x with id s (0 for an empty segment). The gradient of each (s, d) goes to the

@@ -19,6 +19,7 @@ export interface CrossEntropyOptions {
   reduction?: 'mean' | 'sum' | 'none';
 }
 
+// [doc:cross-entropy]
 /** logits [..., V], targets int32 [...] (same leading shape). */
 export function crossEntropy(logits: Tensor, targets: Tensor, opts: CrossEntropyOptions = {}): Tensor {
   checkFloat('crossEntropy', logits);

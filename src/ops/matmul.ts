@@ -16,6 +16,7 @@ export interface MatmulOptions {
   transB?: boolean;
 }
 
+// [doc:matmul-op]
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkSameDevice('matmul', a, b);
   checkFloat('matmul', a, b);

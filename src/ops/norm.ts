@@ -11,6 +11,7 @@ import { checkFloat, checkSameDevice } from './check.js';
 import { mul, add, rsqrt, pow } from './elementwise.js';
 import { mean } from './reduce.js';
 
+// [doc:rmsnorm]
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {
   checkFloat('rmsNorm', x, weight);
   checkSameDevice('rmsNorm', x, weight);

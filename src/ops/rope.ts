@@ -10,6 +10,7 @@ import { record } from '../autograd/engine.js';
 import { shapeToString } from '../tensor/shape.js';
 import { checkFloat, checkInt, checkRank, checkSameDevice } from './check.js';
 
+// [doc:rope]
 /** x [B, T, H, Dh], positions int32 [T]. */
 export function rope(x: Tensor, positions: Tensor, theta: number): Tensor {
   checkFloat('rope', x);

@@ -41,6 +41,7 @@ export class AdamW {
     this.v = params.map(zerosLike);
   }
 
+  // [doc:adamw-step]
   /**
    * One update. `gradScale` multiplies every gradient first (the clip coefficient from clipGradNorm).
    * A parameter without a gradient is an error: in BLT every trained tensor receives one (possibly zero).

@@ -7,6 +7,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import { getBackend } from '../backend/backend.js';
 
+// [doc:clip]
 export async function clipGradNorm(params: Tensor[], maxNorm: number): Promise<{ norm: number; coef: number }> {
   if (!(maxNorm > 0)) throw new Error(`clipGradNorm: maxNorm must be a positive number, got ${maxNorm}`);
   let total = 0;

@@ -10,6 +10,7 @@ export interface CosineSchedule {
   minLr?: number;
 }
 
+// [doc:lr-schedule]
 export function learningRate(s: number, sched: CosineSchedule): number {
   const { peak, warmup, total } = sched;
   const minLr = sched.minLr ?? 0;

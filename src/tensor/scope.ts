@@ -12,6 +12,7 @@ export function trackTensor(t: Tensor): void {
   if (stack.length > 0) stack[stack.length - 1].push(t);
 }
 
+// [doc:scope]
 /** Runs fn; disposes the tensors it created that are neither returned (anywhere inside the result) nor kept. */
 export function scope<T>(fn: () => T): T {
   stack.push([]);

@@ -29,6 +29,7 @@ interface SharedStorage {
 
 let nextId = 0;
 
+// [doc:tensor-class]
 export class Tensor {
   readonly isTensor = true;
   readonly id: number;
