@@ -18,3 +18,4 @@ export { LocalDecoder, decoderCrossRanges, type DecoderInputs } from './local-de
 export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostIds, type BltOutput, type BltForwardOptions } from './blt.js';
 export { loadBltCheckpoint, saveBltCheckpoint, initBlt, bltWeightShapes, type LoadOptions } from './checkpoint.js';
 export { checkGolden, checkGoldenConfig, goldenConfigDirs, GOLDEN_TOLERANCE, type GoldenRow, type GoldenOptions } from './golden.js';
+export * from './generate.js';
