@@ -1,0 +1,119 @@
+// matmul.spec.ts — the WebGPU batched matmul (tiled and naive) equals a float64 loop reference within the
+// f32 error bound gamma_{K+1} * sum_k |a_ik||b_kj| (see reference.ts), for all transposes, broadcast batch
+// strides and sizes that do not divide the 64x64 tile.
+
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { encodeMatmul, vec4Ok, type MatmulShape, type MatmulVariant } from '../../src/backend/webgpu/kernels/matmul.js';
+import type { WebGpuContext } from '../../src/backend/webgpu/context.js';
+import { randomF32, useGpu } from './gpu-setup.js';
+import { firstViolation, refMatmul } from './reference.js';
+
+const gpu = useGpu();
+
+async function check(ctx: WebGpuContext, s: MatmulShape, seed: number, variant: MatmulVariant): Promise<void> {
+  const aLen = (s.batch - 1) * s.aBatchStride + s.M * s.K;
+  const bLen = (s.batch - 1) * s.bBatchStride + s.K * s.N;
+  const a = randomF32(Math.max(aLen, 1), seed);
+  const b = randomF32(Math.max(bLen, 1), seed + 1);
+  const ga = ctx.upload(a);
+  const gb = ctx.upload(b);
+  const gc = ctx.createBuffer(Math.max(1, s.batch * s.M * s.N) * 4);
+  encodeMatmul(ctx, ga, gb, gc, s, variant);
+  const got = await ctx.readF32(gc, s.batch * s.M * s.N);
+  [ga, gb, gc].forEach((x) => ctx.release(x));
+  const { c, bound } = refMatmul(a, b, s);
+  const bad = firstViolation(got, c, bound);
+  expect(bad, bad < 0 ? '' : `${variant} ${JSON.stringify(s)} seed ${seed}: C[${bad}] = ${got[bad]}, want ${c[bad]} ± ${bound[bad]}`).toBe(-1);
+}
+
+const shapeArb = fc.record({
+  batch: fc.integer({ min: 1, max: 3 }),
+  M: fc.integer({ min: 1, max: 70 }),
+  K: fc.integer({ min: 1, max: 70 }),
+  N: fc.integer({ min: 1, max: 70 }),
+  transA: fc.boolean(),
+  transB: fc.boolean(),
+  broadcastA: fc.boolean(),
+  broadcastB: fc.boolean(),
+  seed: fc.integer({ min: 0, max: 2 ** 30 }),
+});
+
+type ShapeRecord = typeof shapeArb extends fc.Arbitrary<infer T> ? T : never;
+
+function toShape(r: ShapeRecord): MatmulShape {
+  return {
+    batch: r.batch, M: r.M, K: r.K, N: r.N, transA: r.transA, transB: r.transB,
+    aBatchStride: r.broadcastA ? 0 : r.M * r.K,
+    bBatchStride: r.broadcastB ? 0 : r.K * r.N,
+  };
+}
+
+describe('webgpu matmul', () => {
+  it('tiled kernel equals the f64 reference for random shapes, transposes and broadcast batches', async () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    await fc.assert(fc.asyncProperty(shapeArb, (r) => check(ctx, toShape(r), r.seed, 'tiled')), { numRuns: 40 });
+  });
+
+  it('vec4 kernel equals the f64 reference on shapes with K, N (and M if transA) divisible by 4', async () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    const vec4Arb = shapeArb.map((r) => ({ ...r, K: 4 * Math.ceil(r.K / 4), N: 4 * Math.ceil(r.N / 4), M: r.transA ? 4 * Math.ceil(r.M / 4) : r.M }));
+    await fc.assert(
+      fc.asyncProperty(vec4Arb, async (r) => {
+        const s = toShape(r);
+        expect(vec4Ok(s)).toBe(true);
+        await check(ctx, s, r.seed, 'vec4');
+      }),
+      { numRuns: 40 },
+    );
+    expect(() => encodeMatmul(ctx, ctx.createBuffer(64), ctx.createBuffer(64), ctx.createBuffer(64), { batch: 1, M: 2, K: 3, N: 4, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, 'vec4')).toThrow(/vec4 kernel needs/);
+  });
+
+  it('naive kernel equals the f64 reference', async () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    await fc.assert(fc.asyncProperty(shapeArb, (r) => check(ctx, toShape(r), r.seed, 'naive')), { numRuns: 15 });
+  });
+
+  it('handles the edge sizes 1, 3, 17, 65 and 1000', async () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    const sizes: Array<[number, number, number]> = [[1, 1, 1], [3, 17, 65], [65, 65, 65], [1000, 3, 17], [17, 1000, 3], [3, 65, 1000]];
+    for (const [M, K, N] of sizes) {
+      for (const [transA, transB] of [[false, false], [true, true]] as const) {
+        for (const variant of ['tiled', 'naive'] as const) {
+          await check(ctx, { batch: 1, M, K, N, transA, transB, aBatchStride: M * K, bBatchStride: K * N }, M * 7 + N, variant);
+        }
+      }
+    }
+    const vec4Sizes: Array<[number, number, number]> = [[1, 4, 4], [3, 16, 68], [1000, 4, 20], [17, 1000, 4], [4, 64, 1000]];
+    for (const [M, K, N] of vec4Sizes) {
+      for (const [transA, transB] of [[false, false], [false, true], [M % 4 === 0, false]] as const) {
+        await check(ctx, { batch: 1, M, K, N, transA, transB, aBatchStride: M * K, bBatchStride: K * N }, M + K + N, 'vec4');
+      }
+    }
+  });
+
+  it('K = 0 gives zeros and an empty batch dispatches nothing', async () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    const out = ctx.upload(new Float32Array(6).fill(7));
+    const a = ctx.upload(new Float32Array(1));
+    encodeMatmul(ctx, a, a, out, { batch: 1, M: 2, K: 0, N: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
+    expect(Array.from(await ctx.readF32(out, 6))).toEqual([0, 0, 0, 0, 0, 0]);
+    ctx.release(out);
+    ctx.release(a);
+  });
+
+  it('rejects buffers that are too small, naming the op', () => {
+    const ctx = gpu();
+    if (!ctx) return;
+    const a = ctx.upload(new Float32Array(4));
+    expect(() =>
+      encodeMatmul(ctx, a, a, a, { batch: 1, M: 4, K: 4, N: 4, transA: false, transB: false, aBatchStride: 16, bBatchStride: 16 }),
+    ).toThrow(/webgpu matmul: buffers too small/);
+    ctx.release(a);
+  });
+});

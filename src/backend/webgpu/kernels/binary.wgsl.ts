@@ -1,0 +1,69 @@
+// binary.wgsl.ts — broadcasting binary ops out[o] = f(a[ia], b[ib]) (NumPy rules), float32.
+//
+// One thread per output element o (256 per workgroup, folded 2-D grid). The thread turns o into a
+// multi-index over the output shape (rank <= 8) and dots it with each operand's broadcast strides (0 on
+// broadcast axes) to find ia and ib. Shapes and strides travel in the uniform buffer as vec4 groups.
+// Comparisons return 1.0 / 0.0; maximum/minimum return `a` when it is NaN (as the CPU backend does).
+
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'gt', 'ge', 'eq'] as const;
+
+export const BINARY_WGSL = /* wgsl */ `
+override OP: u32 = 0u;
+
+struct Params {
+  n: u32, rank: u32, infBits: u32, pad: u32,
+  shape: array<vec4<u32>, 2>,   // output shape, dims 0..7
+  sa: array<vec4<u32>, 2>,      // strides of a over the output index (0 = broadcast)
+  sb: array<vec4<u32>, 2>,
+}
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> A: array<f32>;
+@group(0) @binding(2) var<storage, read> B: array<f32>;
+@group(0) @binding(3) var<storage, read_write> Out: array<f32>;
+
+fn powReal(x: f32, y: f32) -> f32 {
+  if (y == 0.0) { return 1.0; }
+  if (y == 1.0) { return x; }
+  if (y == 2.0) { return x * x; }
+  let inf = bitcast<f32>(p.infBits);
+  if (x == 0.0) { return select(inf, 0.0, y > 0.0); }
+  let mag = exp2(y * log2(abs(x)));
+  if (x > 0.0) { return mag; }
+  if (floor(y) != y) { return bitcast<f32>(p.infBits | 0x400000u); }
+  let odd = abs(y) < 16777216.0 && fract(y * 0.5) != 0.0;
+  return select(mag, -mag, odd);
+}
+
+fn apply(a: f32, b: f32) -> f32 {
+  switch OP {
+    case 0u: { return a + b; }
+    case 1u: { return a - b; }
+    case 2u: { return a * b; }
+    case 3u: { return a / b; }
+    case 4u: { return select(b, a, a >= b || a != a); }
+    case 5u: { return select(b, a, a <= b || a != a); }
+    case 6u: { return powReal(a, b); }
+    case 7u: { return select(0.0, 1.0, a > b); }
+    case 8u: { return select(0.0, 1.0, a >= b); }
+    default: { return select(0.0, 1.0, a == b); }
+  }
+}
+
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_id) lid: vec3<u32>) {
+  let o = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+  if (o >= p.n) { return; }
+  var rem = o;
+  var ia = 0u;
+  var ib = 0u;
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    let idx = rem % size;
+    rem = rem / size;
+    ia += idx * p.sa[d / 4][d % 4];
+    ib += idx * p.sb[d / 4][d % 4];
+  }
+  Out[o] = apply(A[ia], B[ib]);
+}
+`;
