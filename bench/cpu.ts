@@ -71,7 +71,7 @@ async function benchMatmul(quick: boolean): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const threads = getCpuThreads();
   const cases: Array<{ batch: number; n: number }> = quick
-    ? [{ batch: 1, n: 64 }, { batch: 1, n: 128 }, { batch: 8, n: 64 }]
+    ? [{ batch: 1, n: 64 }, { batch: 1, n: 128 }, { batch: 1, n: 256 }, { batch: 8, n: 64 }]
     : [{ batch: 1, n: 64 }, { batch: 1, n: 128 }, { batch: 1, n: 256 }, { batch: 1, n: 512 }, { batch: 1, n: 1024 },
       { batch: 8, n: 256 }];
   for (const { batch, n } of cases) {
@@ -98,7 +98,7 @@ async function benchAttention(quick: boolean): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const H = 4, D = 64;
   const threads = getCpuThreads();
-  for (const T of quick ? [128] : [128, 256, 512, 1024]) {
+  for (const T of quick ? [128, 256] : [128, 256, 512, 1024]) {
     const dims = { B: 1, Tq: T, Tk: T, Hq: H, Hkv: H, D, scale: 1 / Math.sqrt(D) };
     const n = T * H * D;
     const q = randomArray(n, 3), k = randomArray(n, 4), v = randomArray(n, 5), dOut = randomArray(n, 6);

@@ -6,34 +6,84 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { benchCpu, cpuInfo, type BenchRow } from './cpu.js';
+import { benchWebGpu } from './webgpu.js';
 
 interface Section {
   name: string;
   run: (opts: { quick: boolean }) => Promise<BenchRow[]>;
 }
 
-// One entry per benchmark section, run in order.
-// WebGPU: add `{ name: 'webgpu', run: benchWebGpu }` here (from bench/webgpu.ts, returning BenchRow[] with
-// section names like 'webgpu matmul'); the table printing and --json output below need no change.
+// One entry per benchmark section, run in order. A section that cannot run (no WebGPU adapter) says why and
+// the others still run.
 const sections: Section[] = [
   { name: 'cpu', run: benchCpu },
+  { name: 'webgpu', run: benchWebGpu },
 ];
 
 // Published pure-JS CPU figures (TensorFlow.js CPU backend, one core) we compare against.
 const TFJS_MATMUL_512_GFLOPS = 0.61;
 const TFJS_ATTENTION_T1024_GFLOPS = 0.32;
 
-function parseArgs(argv: string[]): { quick: boolean; json: string | null } {
-  let quick = false;
-  let json: string | null = null;
+interface Args {
+  quick: boolean;
+  json: string | null;
+  /** fp32 peak of the GPU in TFLOP/s, to report the fraction of peak the matmul reaches (H100 SXM: ~67). */
+  peakTflops: number | null;
+  only: string | null;
+}
+
+function parseArgs(argv: string[]): Args {
+  const a: Args = { quick: false, json: null, peakTflops: null, only: null };
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--quick') quick = true;
+    if (argv[i] === '--quick') a.quick = true;
     else if (argv[i] === '--json') {
-      json = argv[++i] ?? null;
-      if (!json) throw new Error('bench: --json needs a file name');
-    } else throw new Error(`bench: unknown argument ${argv[i]} (expected --quick, --json FILE)`);
+      a.json = argv[++i] ?? null;
+      if (!a.json) throw new Error('bench: --json needs a file name');
+    } else if (argv[i] === '--peak-tflops') {
+      a.peakTflops = Number(argv[++i]);
+      if (!(a.peakTflops > 0)) throw new Error(`bench: --peak-tflops needs a positive number, got ${argv[i]}`);
+    } else if (argv[i] === '--only') {
+      a.only = argv[++i] ?? null;
+      if (!a.only || !sections.some((s) => s.name === a.only)) {
+        throw new Error(`bench: --only needs one of ${sections.map((s) => s.name).join(', ')}`);
+      }
+    } else throw new Error(`bench: unknown argument ${argv[i]} (expected --quick, --json FILE, --peak-tflops N, --only SECTION)`);
   }
-  return { quick, json };
+  return a;
+}
+
+/**
+ * The CPU vs WebGPU table: for each matmul size and attention length measured on both devices, the best
+ * variant of each and their ratio (WebGPU / CPU). Both columns come from this one run.
+ */
+function printDeviceComparison(rows: BenchRow[], peakTflops: number | null): void {
+  const best = (section: string, shape: string, pred: (r: BenchRow) => boolean = () => true): BenchRow | undefined =>
+    rows.filter((r) => r.section === section && r.shape === shape && pred(r)).sort((x, y) => y.gflops - x.gflops)[0];
+  const table: Record<string, string | number>[] = [];
+  const shapes = [...new Set(rows.filter((r) => r.section === 'webgpu matmul').map((r) => r.shape))];
+  for (const shape of shapes) {
+    const c = best('cpu matmul', shape), g = best('webgpu matmul', shape);
+    if (!g) continue;
+    table.push({
+      op: 'matmul', shape, 'cpu GFLOP/s': c ? +c.gflops.toFixed(2) : '-', 'webgpu GFLOP/s': +g.gflops.toFixed(2),
+      'webgpu/cpu': c ? +(g.gflops / c.gflops).toFixed(2) : '-',
+      ...(peakTflops ? { '% of fp32 peak': +((100 * g.gflops) / (peakTflops * 1000)).toFixed(1) } : {}),
+    });
+  }
+  for (const dir of ['forward', 'backward']) {
+    const attShapes = [...new Set(rows.filter((r) => r.section === 'webgpu attention' && r.variant === dir).map((r) => r.shape))];
+    for (const shape of attShapes) {
+      const c = best('cpu attention', shape, (r) => r.variant.startsWith(dir)), g = best('webgpu attention', shape, (r) => r.variant === dir);
+      if (!g) continue;
+      table.push({
+        op: `attention ${dir}`, shape, 'cpu ms': c ? +c.ms.toFixed(2) : '-', 'webgpu ms': +g.ms.toFixed(2),
+        'webgpu/cpu': c ? +(c.ms / g.ms).toFixed(2) : '-',
+      });
+    }
+  }
+  if (table.length === 0) return;
+  console.log('\n## CPU vs WebGPU (speed-up = webgpu/cpu, from this run)');
+  console.table(table);
 }
 
 function printTable(rows: BenchRow[]): void {
@@ -71,13 +121,22 @@ function printComparison(rows: BenchRow[]): void {
 }
 
 async function main(): Promise<void> {
-  const { quick, json } = parseArgs(process.argv.slice(2));
+  const { quick, json, peakTflops, only } = parseArgs(process.argv.slice(2));
   const info = cpuInfo();
   console.log(`# blt-ts benchmarks${quick ? ' (quick)' : ''}: ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
   const rows: BenchRow[] = [];
-  for (const section of sections) rows.push(...(await section.run({ quick })));
+  for (const section of sections) {
+    if (only && section.name !== only) continue;
+    try {
+      rows.push(...(await section.run({ quick })));
+    } catch (e) {
+      console.log(`\n## ${section.name}: not run: ${(e as Error).message}`);
+    }
+  }
   printTable(rows);
   printComparison(rows);
+  const adapter = (rows.find((r) => 'device' in r) as { device?: string } | undefined)?.device ?? '';
+  printDeviceComparison(rows, peakTflops ?? (/H100/i.test(adapter) ? 67 : null));
   if (json) {
     mkdirSync(dirname(json), { recursive: true });
     writeFileSync(json, JSON.stringify({ machine: info, date: new Date().toISOString(), quick, rows }, null, 2));

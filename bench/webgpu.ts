@@ -74,7 +74,7 @@ export async function benchWebGpu(opts: { quick: boolean }): Promise<WebGpuBench
   try {
     // ---- matmul -----------------------------------------------------------------------------------------
     // On a CPU driver 2048^3 takes minutes per run, so the full sweep stops at 1024 there.
-    const sizes = opts.quick ? [64, 256, 512] : slowDevice ? [64, 128, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048];
+    const sizes = opts.quick ? [64, 128, 256] : slowDevice ? [64, 128, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048];
     for (const n of sizes) {
       const a = filled(ctx, n * n, 1);
       const b = filled(ctx, n * n, 2);
@@ -93,7 +93,7 @@ export async function benchWebGpu(opts: { quick: boolean }): Promise<WebGpuBench
     }
 
     // ---- attention (B = 1, 4 heads, d = 64, causal: the same setting and FLOP convention as bench/cpu.ts) ----
-    const Ts = opts.quick ? [128, 512] : slowDevice ? [128, 256, 512, 1024] : [128, 256, 512, 1024, 2048];
+    const Ts = opts.quick ? [128, 256] : slowDevice ? [128, 256, 512, 1024] : [128, 256, 512, 1024, 2048];
     for (const T of Ts) {
       const s: AttentionShape = { B: 1, Tq: T, Tk: T, Hq: 4, Hkv: 4, D: 64, scale: 1 / 8 };
       const n = T * s.Hq * s.D;
