@@ -1,0 +1,36 @@
+/**
+ * The patching of one text by a model's entropy model, byte by byte (for `blt patch` and the report).
+ * Tokens: x = [BOS, b_0+4, ..., b_{n-1}+4]. Byte i sits at position i+1; its entropy is that of the prediction
+ * made at position i, H(b_i) = ent[i] (eq. 1). Byte 0 always starts a patch (positions 0 and 1 are forced
+ * starts, spec §2.3); byte i ≥ 1 starts one iff H(b_i) > θ. Lengths exclude the BOS patch.
+ */
+import type { Blt } from '../blt/blt.js';
+import { encode } from '../blt/tokenizer.js';
+import * as ops from '../ops/index.js';
+import { patchLengthsForBatch } from './data.js';
+
+export interface PatchingView {
+  bytes: Uint8Array;
+  /** H(b_i) per byte, nats */
+  entropies: Float32Array;
+  starts: boolean[];
+  /** patch lengths over the bytes (sum = n) */
+  byteLengths: number[];
+  threshold: number;
+}
+
+export async function patchingView(model: Blt, text: string | Uint8Array, threshold = model.config.patching.threshold): Promise<PatchingView> {
+  const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
+  if (bytes.length === 0) throw new Error('patch: the text is empty');
+  const ids = encode(bytes, { addBos: true, addEos: false });
+  const N = ids.length;
+  const ent = model.computeEntropies(ops.tensor(Int32Array.from(ids), [1, N])); // [1, N]
+  const values = Float32Array.from(await ent.data());
+  ent.dispose();
+  const lengths = patchLengthsForBatch(values, 1, N, threshold, model.config.patching.maxPatchLength)[0];
+  const byteLengths = Array.from(lengths.subarray(1)); // drop the BOS patch
+  const starts = new Array<boolean>(bytes.length).fill(false);
+  let s = 0;
+  for (const L of byteLengths) { if (s < bytes.length) starts[s] = true; s += L; }
+  return { bytes, entropies: values.subarray(0, bytes.length), starts, byteLengths, threshold };
+}

@@ -1,0 +1,74 @@
+/**
+ * Training progress: a one-line progress bar on a terminal (step, loss, bits-per-byte, bytes/s, ETA), plain
+ * log lines otherwise (pipes, CI logs, tests). Bits per byte of a training step = loss / ln 2 (spec §7.4, eq. 18,
+ * with the mean loss over the batch's byte targets).
+ */
+export interface StepRecord {
+  phase: string;
+  step: number;
+  loss: number;
+  bpb: number;
+  gradNorm: number;
+  lr: number;
+  bytesPerSec: number;
+  elapsedSec: number;
+}
+
+export interface ProgressOptions {
+  /** draw a bar (default: stream.isTTY) */
+  tty?: boolean;
+  /** plain-line mode: print every n steps (and the last); default 10 */
+  every?: number;
+  /** silence everything (tests) */
+  quiet?: boolean;
+  stream?: NodeJS.WriteStream | { write(s: string): unknown; isTTY?: boolean; columns?: number };
+}
+
+function formatDuration(sec: number): string {
+  if (!Number.isFinite(sec)) return '?';
+  const s = Math.round(sec);
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(s % 60).padStart(2, '0')}s` : `${s}s`;
+}
+
+export class Progress {
+  private readonly tty: boolean;
+  private readonly every: number;
+  private readonly out: NonNullable<ProgressOptions['stream']>;
+  private drawn = false;
+
+  constructor(readonly label: string, readonly total: number, private readonly opts: ProgressOptions = {}) {
+    this.out = opts.stream ?? process.stderr;
+    this.tty = opts.tty ?? Boolean((this.out as { isTTY?: boolean }).isTTY);
+    this.every = opts.every ?? 10;
+  }
+
+  update(r: StepRecord, startStep: number): void {
+    if (this.opts.quiet) return;
+    const done = r.step + 1;
+    const rate = (done - startStep) / Math.max(r.elapsedSec, 1e-9);
+    const eta = (this.total - done) / rate;
+    const stats = `loss ${r.loss.toFixed(4)}  bpb ${r.bpb.toFixed(3)}  ${Math.round(r.bytesPerSec)} B/s  ETA ${formatDuration(eta)}`;
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round((width * done) / this.total);
+      const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
+      this.out.write(`\r\x1b[2K${this.label} ${bar} ${done}/${this.total}  ${stats}`);
+      this.drawn = true;
+    } else if (done % this.every === 0 || done === this.total || done === startStep + 1) {
+      this.out.write(`${this.label} step ${done}/${this.total}  ${stats}  lr ${r.lr.toExponential(2)}  |g| ${r.gradNorm.toFixed(3)}\n`);
+    }
+  }
+
+  /** Ends the bar's line. */
+  finish(): void {
+    if (this.drawn) this.out.write('\n');
+    this.drawn = false;
+  }
+
+  log(line: string): void {
+    if (this.opts.quiet) return;
+    this.finish();
+    this.out.write(line + '\n');
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * The trainer state file (`trainer_state.safetensors` next to config.json + model.safetensors): everything
+ * besides the weights that `--resume` needs to continue exactly as an uninterrupted run would:
+ *   m.<param>, v.<param>     AdamW moments (float32, same shapes as the parameters)
+ *   __metadata__.state       JSON: phase, steps done, optimizer step count, data position, entropy threshold,
+ *                            options of the run and the loss history so far.
+ * Written with writeFileAtomic after the weights; it records the weights' sha256, so a crash between the two
+ * writes (new weights, old state) is detected on resume instead of silently mixing two steps.
+ */
+import fs from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../io/safetensors.js';
+import { writeFileAtomic } from '../io/atomic.js';
+import { getBackend } from '../backend/backend.js';
+import type { Tensor } from '../tensor/tensor.js';
+import type { AdamW } from '../optim/adamw.js';
+import type { DataPosition } from './data.js';
+import { shapeToString } from '../tensor/shape.js';
+
+export interface TrainerMeta {
+  version: 1;
+  phase: 'entropy' | 'blt' | 'done';
+  /** steps done in the current phase */
+  step: number;
+  optimizerSteps: number;
+  position: DataPosition;
+  threshold: number | null;
+  achievedPatchSize: number | null;
+  /** the options the run was started with (a resume must use the same) */
+  options: Record<string, unknown>;
+  /** per-step losses so far, per phase */
+  history: Record<string, number[]>;
+  /** sha256 of the model.safetensors written with this state (a resume refuses weights from another save) */
+  weightsSha256: string;
+}
+
+/** sha256 of a file's bytes, hex. */
+export function fileSha256(path: string): string {
+  return createHash('sha256').update(fs.readFileSync(path)).digest('hex');
+}
+
+async function toRaw(t: Tensor): Promise<RawTensor> {
+  const d = await t.data();
+  return { dtype: 'F32', shape: [...t.shape], data: d instanceof Float32Array ? d : Float32Array.from(d) };
+}
+
+export async function saveTrainerState(path: string, meta: TrainerMeta, params: [string, Tensor][], opt: AdamW): Promise<void> {
+  const tensors = new Map<string, RawTensor>();
+  for (let i = 0; i < params.length; i++) {
+    tensors.set(`m.${params[i][0]}`, await toRaw(opt.m[i]));
+    tensors.set(`v.${params[i][0]}`, await toRaw(opt.v[i]));
+  }
+  writeFileAtomic(path, writeSafetensors(tensors, { state: JSON.stringify(meta) }));
+}
+
+export function readTrainerMeta(path: string): TrainerMeta {
+  const f = readSafetensorsFile(path);
+  const raw = f.metadata.state;
+  if (raw === undefined) throw new Error(`trainer state ${path}: no 'state' metadata (not a blt trainer state file)`);
+  const meta = JSON.parse(raw) as TrainerMeta;
+  if (meta.version !== 1) throw new Error(`trainer state ${path}: unsupported version ${String(meta.version)}`);
+  return meta;
+}
+
+/** Restores AdamW's moments and step count from the file for these parameters (names and shapes must match). */
+export function loadOptimizerState(path: string, params: [string, Tensor][], opt: AdamW, optimizerSteps: number): void {
+  const f = readSafetensorsFile(path);
+  params.forEach(([name, p], i) => {
+    for (const [key, dst] of [[`m.${name}`, opt.m[i]], [`v.${name}`, opt.v[i]]] as const) {
+      const t = f.tensors.get(key);
+      if (!t) throw new Error(`trainer state ${path}: missing '${key}' (was the run started with another model?)`);
+      if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j])) {
+        throw new Error(`trainer state ${path}: '${key}' has shape ${shapeToString(t.shape)}, parameter has ${shapeToString(p.shape)}`);
+      }
+      const be = getBackend(dst.device);
+      const up = be.upload(t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+      be.copyInto(dst.storage, up);
+      be.dispose(up);
+    }
+  });
+  opt.stepCount = optimizerSteps;
+}
