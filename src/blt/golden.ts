@@ -21,6 +21,17 @@ import { entropyPatchLengths } from './patcher.js';
 
 export const GOLDEN_TOLERANCE = { entropy: 1e-5, logits: 1e-4 };
 
+/**
+ * The tolerance for a device. The CPU backend accumulates in float64, so its distance to HF is HF's own
+ * float32 rounding error (measured <= 7.1e-6 on entropies). WebGPU accumulates in float32 like HF but in
+ * another order, so its distance to HF is the sum of two such errors: by the triangle inequality
+ * |gpu - hf| <= |gpu - cpu| + |cpu - hf| <= 1e-5 + 1e-5 (spec/webgpu/integration/golden.spec.ts asserts
+ * |gpu - cpu| <= 1e-5). Logits keep 1e-4 everywhere (measured ~1e-5 on WebGPU).
+ */
+export function goldenTolerance(device: Device): { entropy: number; logits: number } {
+  return device === 'webgpu' ? { ...GOLDEN_TOLERANCE, entropy: 2 * GOLDEN_TOLERANCE.entropy } : GOLDEN_TOLERANCE;
+}
+
 export interface GoldenRow {
   config: string;
   case: string;
@@ -99,8 +110,9 @@ export async function checkGoldenConfig(model: Blt, dir: string, opts: GoldenOpt
           if (ref) intermediates[key] = maxAbsDiff(await (t as Tensor).data(), ref.data);
         }
         const logitsMaxAbs = intermediates['logits'] ?? NaN;
-        const ok = patchLengthsMatch && logitsMaxAbs <= GOLDEN_TOLERANCE.logits &&
-          (entropyMaxAbs === null || entropyMaxAbs <= GOLDEN_TOLERANCE.entropy);
+        const tol = goldenTolerance(model.device);
+        const ok = patchLengthsMatch && logitsMaxAbs <= tol.logits &&
+          (entropyMaxAbs === null || entropyMaxAbs <= tol.entropy);
         return { config, case: name, variant, patchLengthsMatch, entropyMaxAbs, logitsMaxAbs, intermediates, ok };
       });
       rows.push(row);

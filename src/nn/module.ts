@@ -66,7 +66,9 @@ export class Module {
       const be = getBackend(t.device);
       if (v instanceof Tensor) {
         if (v.device !== t.device) throw new Error(`loadStateDict: key '${name}' is on ${v.device}, model on ${t.device}`);
-        be.copyInto(t.storage, v.dtype === t.dtype ? v.storage : be.cast(v.storage, t.dtype));
+        const src = v.dtype === t.dtype ? v.storage : be.cast(v.storage, t.dtype);
+        be.copyInto(t.storage, src);
+        if (src !== v.storage) be.dispose(src);
       } else {
         const host = t.dtype === 'float64' ? Float64Array.from(v.data) : t.dtype === 'int32' ? Int32Array.from(v.data) : Float32Array.from(v.data);
         const up = be.upload(host);
