@@ -15,8 +15,9 @@ import {
   renameOriginalKeyToHf,
 } from "../../src/io/blt-keys.js";
 import { readSafetensorsFile, type RawTensor } from "../../src/io/safetensors.js";
+import { sharedPath } from '../../src/io/shared-dir.js';
 
-const GOLDEN = "/work/shared/golden";
+const GOLDEN = sharedPath('golden');
 
 /**
  * The converter as §9.3 describes it (convert_blt_weights_to_hf.py): `patcher.` prefix for entropy keys, ordered

@@ -15,8 +15,9 @@ import {
   writeSafetensors,
   type RawTensor,
 } from "../../src/io/safetensors.js";
+import { sharedPath } from '../../src/io/shared-dir.js';
 
-const GOLDEN = "/work/shared/golden/blt1b_like";
+const GOLDEN = sharedPath('golden', 'blt1b_like');
 
 // ------------------------------------------------------------------------------------------------------------
 // helpers

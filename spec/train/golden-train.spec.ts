@@ -5,8 +5,9 @@ import fs from 'node:fs';
 import { checkTrainGolden, goldenLr } from '../../src/train/golden-train.js';
 import { initDevice, releaseDevice } from '../../src/train/device.js';
 import { useGpu } from '../webgpu/gpu-setup.js';
+import { sharedPath } from '../../src/io/shared-dir.js';
 
-const DIR = '/work/shared/golden-train';
+const DIR = sharedPath('golden-train');
 const quiet = (): void => {};
 
 function expectAllChecks(rows: { check: string; ok: boolean }[]): void {

@@ -18,6 +18,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { loadBltCheckpoint } from './checkpoint.js';
 import type { Blt } from './blt.js';
 import { entropyPatchLengths } from './patcher.js';
+import { sharedPath } from '../io/shared-dir.js';
 
 export const GOLDEN_TOLERANCE = { entropy: 1e-5, logits: 1e-4 };
 
@@ -145,7 +146,7 @@ function printRow(r: GoldenRow): void {
 }
 
 /** Loads every config directory under `dir` (default /work/shared/golden) and checks all its cases. */
-export async function checkGolden(dir = '/work/shared/golden', opts: GoldenOptions = {}): Promise<{ ok: boolean; rows: GoldenRow[] }> {
+export async function checkGolden(dir = sharedPath('golden'), opts: GoldenOptions = {}): Promise<{ ok: boolean; rows: GoldenRow[] }> {
   const rows: GoldenRow[] = [];
   for (const cfgDir of goldenConfigDirs(dir)) {
     const model = await loadBltCheckpoint(cfgDir, { device: opts.device });

@@ -26,6 +26,7 @@ import { ansiPatches, patchPieces } from '../report/patches-text.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import * as ops from '../ops/index.js';
 import { runDemo, DEMO_SPEC, bundledCorpus } from './demo.js';
+import { sharedPath } from '../io/shared-dir.js';
 
 const DEVICE_OPT = { type: 'string', help: 'cpu or webgpu', default: 'cpu', choices: ['cpu', 'webgpu'] } as const;
 
@@ -108,14 +109,14 @@ const GENERATE: CommandSpec = {
 const CHECK_GOLDEN: CommandSpec = {
   name: 'check-golden',
   summary: 'Compare the forward pass with the Hugging Face golden outputs (shared/golden).',
-  positionals: [{ name: 'dir', required: false, help: 'golden folder (default /work/shared/golden)' }],
+  positionals: [{ name: 'dir', required: false, help: 'golden folder (default ../shared/golden beside the repository)' }],
   options: { device: DEVICE_OPT },
 };
 
 const CHECK_TRAIN_GOLDEN: CommandSpec = {
   name: 'check-train-golden',
   summary: 'Replay the 12 Hugging Face training steps of shared/golden-train and run its checks A-G.',
-  positionals: [{ name: 'dir', required: false, help: 'golden-train folder (default /work/shared/golden-train)' }],
+  positionals: [{ name: 'dir', required: false, help: 'golden-train folder (default ../shared/golden-train beside the repository)' }],
   options: { device: DEVICE_OPT },
 };
 
@@ -276,7 +277,7 @@ function needDir(dir: string, what: string): void {
 }
 
 async function cmdCheckGolden(p: string[], o: ParsedOptions): Promise<number> {
-  const dir = p[0] ?? '/work/shared/golden';
+  const dir = p[0] ?? sharedPath('golden');
   needDir(dir, 'check-golden');
   const dev = await device(o);
   const r = await checkGolden(dir, { device: dev, print: true });
@@ -284,7 +285,7 @@ async function cmdCheckGolden(p: string[], o: ParsedOptions): Promise<number> {
 }
 
 async function cmdCheckTrainGolden(p: string[], o: ParsedOptions): Promise<number> {
-  const dir = p[0] ?? '/work/shared/golden-train';
+  const dir = p[0] ?? sharedPath('golden-train');
   needDir(dir, 'check-train-golden');
   const dev = await device(o);
   const r = await checkTrainGolden(dir, { device: dev });

@@ -11,8 +11,9 @@ import { loadBltConfigFile, tinyConfig } from '../../../src/blt/config.js';
 import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../../../src/io/safetensors.js';
 import { convertHfStateDictToOriginal } from '../../../src/io/blt-keys.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const GOLDEN = '/work/shared/golden';
+const GOLDEN = sharedPath('golden');
 const tmp = mkdtempSync(join(tmpdir(), 'blt-ckpt-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 

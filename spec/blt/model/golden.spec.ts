@@ -5,8 +5,9 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import { checkGolden, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const GOLDEN = '/work/shared/golden';
+const GOLDEN = sharedPath('golden');
 
 describe.runIf(existsSync(GOLDEN))('golden HF logits', () => {
   it('every case and variant of both configs matches HF', async () => {
@@ -31,6 +32,6 @@ describe.runIf(existsSync(GOLDEN))('golden HF logits', () => {
     const { ok, rows } = await checkGolden(`${GOLDEN}/proj_gqa`, { cases: ['one_byte'] });
     expect(ok).toBe(true);
     expect(rows.map((r) => r.variant).sort()).toEqual(['byte', 'entropy', 'entropy_maxlen4', 'stride4']);
-    await expect(checkGolden('/work/shared/golden/proj_gqa/cases')).rejects.toThrow(/no config directory/);
+    await expect(checkGolden(sharedPath('golden', 'proj_gqa', 'cases'))).rejects.toThrow(/no config directory/);
   });
 });

@@ -8,8 +8,9 @@ import '../../../src/index.js';
 import * as ops from '../../../src/ops/index.js';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { readSafetensorsFile } from '../../../src/io/safetensors.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const DIR = '/work/shared/golden-train';
+const DIR = sharedPath('golden-train');
 
 describe.runIf(existsSync(DIR))('golden training step 0', () => {
   it('loss and raw gradients of every trained tensor match HF', async () => {

@@ -5,12 +5,13 @@ import {
   configToHfJson, defaultsFor, loadBltConfigFile, parseBltConfig, smallConfig, swigluHidden, tinyConfig,
   type BltConfig,
 } from "../../../src/blt/config.js";
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const FILES = {
-  blt1b_like: "/work/shared/golden/blt1b_like/config.json",
-  proj_gqa: "/work/shared/golden/proj_gqa/config.json",
-  train: "/work/shared/golden-train/config.json",
-  small: "/work/shared/bench/blt-small/config.json",
+  blt1b_like: sharedPath('golden', 'blt1b_like', 'config.json'),
+  proj_gqa: sharedPath('golden', 'proj_gqa', 'config.json'),
+  train: sharedPath('golden-train', 'config.json'),
+  small: sharedPath('bench', 'blt-small', 'config.json'),
 };
 const readJson = (p: string): Record<string, any> => JSON.parse(readFileSync(p, "utf8"));
 const clone = <T>(x: T): T => JSON.parse(JSON.stringify(x));

@@ -12,8 +12,9 @@ import {
 } from "../../../src/blt/patcher.js";
 import { decoderPatchIdsFromLengths, patchIdsFromLengths } from "../../../src/blt/patch-ids.js";
 import { encode } from "../../../src/blt/tokenizer.js";
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const GOLDEN = "/work/shared/golden";
+const GOLDEN = sharedPath('golden');
 const CONFIGS = ["blt1b_like", "proj_gqa"];
 
 function tensor(map: Map<string, RawTensor>, name: string, file: string): RawTensor {

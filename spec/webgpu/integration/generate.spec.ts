@@ -14,8 +14,9 @@ import { generate, generateCached } from '../../../src/blt/generate.js';
 import { GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import { useWebGpuBackend } from './backend-setup.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const DIR = '/work/shared/golden/blt1b_like';
+const DIR = sharedPath('golden', 'blt1b_like');
 const webgpu = useWebGpuBackend();
 
 describe.runIf(existsSync(DIR))('generation on webgpu', () => {

@@ -16,8 +16,9 @@ import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { readSafetensorsFile } from '../../../src/io/safetensors.js';
 import { useWebGpuBackend } from './backend-setup.js';
 import { maxAbs, trainSteps } from './train-helpers.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const DIR = '/work/shared/golden-train';
+const DIR = sharedPath('golden-train');
 const STEPS = 3;
 const webgpu = useWebGpuBackend();
 

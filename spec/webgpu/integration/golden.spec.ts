@@ -22,8 +22,9 @@ import { checkGoldenConfig, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js'
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { readSafetensorsFile } from '../../../src/io/safetensors.js';
 import { maxAbsDiff, useWebGpuBackend } from './backend-setup.js';
+import { sharedPath } from '../../../src/io/shared-dir.js';
 
-const GOLDEN = '/work/shared/golden';
+const GOLDEN = sharedPath('golden');
 const CASES = ['ascii_short', 'utf8_mixed_emoji', 'repeat_pattern', 'random_bytes'];
 /** One float32 implementation's entropy budget against any other (README §6). */
 const ENTROPY_ONE_IMPL = GOLDEN_TOLERANCE.entropy;
