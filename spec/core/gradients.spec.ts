@@ -94,6 +94,16 @@ describe('gradients match finite differences (float64)', () => {
       }), { numRuns: RUNS });
   });
 
+  it('matmul with a partial batch broadcast ([2, 1, M, K] @ [1, 3, K, N])', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 4 }), seedArb, (M, K, N, seed) => {
+      const rng = new Rng(seed);
+      const a = randomTensor64([2, 1, M, K], rng), b = randomTensor64([1, 3, K, N], rng);
+      const out = ops.matmul(a, b);
+      expect(out.shape).toEqual([2, 3, M, N]);
+      gradcheck((x, y) => ops.matmul(x, y), [a, b], rng);
+    }), { numRuns: 15 });
+  });
+
   it('crossEntropy with ignore index', () => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 2, max: 7 }), seedArb, (T, V, seed) => {
       const rng = new Rng(seed);

@@ -10,6 +10,7 @@ import { record } from '../autograd/engine.js';
 import { broadcastShapes, shapeToString, sizeOf } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './check.js';
 import { sumTo } from './reduce.js';
+import { expand } from './elementwise.js';
 
 export interface MatmulOptions {
   transA?: boolean;
@@ -33,11 +34,13 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const aBatch = a.shape.slice(0, -2), bBatch = b.shape.slice(0, -2);
   const batchShape = broadcastShapes(aBatch, bBatch, 'matmul');
   const batch = sizeOf(batchShape);
-  // Only whole-operand broadcasting is done by the kernel (stride 0); partial batch broadcasts are expanded.
+  // The kernel broadcasts a whole operand (batch stride 0). A partial broadcast such as [2, 1, M, K] @ [1, 3, K, N]
+  // is materialised first with expand (differentiable, so the gradient is summed back by expand's backward).
   const aFull = sizeOf(aBatch) === batch, bFull = sizeOf(bBatch) === batch;
-  const aOk = aFull || sizeOf(aBatch) === 1, bOk = bFull || sizeOf(bBatch) === 1;
-  if (!aOk || !bOk) {
-    throw new Error(`matmul: batch shapes ${shapeToString(aBatch)} and ${shapeToString(bBatch)} need a partial broadcast; expand the operand first`);
+  if (!(aFull || sizeOf(aBatch) === 1) || !(bFull || sizeOf(bBatch) === 1)) {
+    const ea = aFull || sizeOf(aBatch) === 1 ? a : expand(a, [...batchShape, ...a.shape.slice(-2)]);
+    const eb = bFull || sizeOf(bBatch) === 1 ? b : expand(b, [...batchShape, ...b.shape.slice(-2)]);
+    return matmul(ea, eb, opts);
   }
   const storage = a.backend.matmul(a.storage, b.storage, batch, M, K, N, transA, transB,
     aFull && batch > 1 ? M * K : 0, bFull && batch > 1 ? K * N : 0);
