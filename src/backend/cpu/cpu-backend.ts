@@ -2,14 +2,24 @@
  * The CPU backend: every kernel of src/backend/backend.ts as plain loops over typed arrays.
  *
  * Values are read from Float32Array/Float64Array storage, computed in JS numbers (float64) and rounded
- * once when stored. Matmul and attention live in ./kernels (a readable reference version beside a fast one).
+ * once when stored. Matmul and attention live in ./kernels (a readable reference version beside a fast one);
+ * this backend calls their worker-thread versions, which fall back to one thread for small problems.
+ *
+ * Speed notes (measured on the BLT training-step benchmark, bench/blt-train.ts):
+ *  - Storage stays in ordinary ArrayBuffers, although the threaded kernels then copy their operands into
+ *    shared staging buffers (a few % of a matmul). SharedArrayBuffer storage was tried: V8 does not count its
+ *    memory as GC pressure, so the buffers of finished training steps were not collected and the process
+ *    grew by ~0.5 GB per step.
+ *  - Elementwise kernels switch on the op once and run a loop with the operation written inline: calling
+ *    the op through a table of closures per element is a megamorphic call V8 cannot inline (~5x slower).
+ *  - BLT_CPU_PROFILE=1 times every kernel call by name (see cpuProfile at the end of this file).
  */
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
 import { registerBackend } from '../backend.js';
 import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
-import { matmulBatched } from './kernels/matmul.js';
-import { attentionForward, attentionBackward } from './kernels/attention.js';
+import { matmulBatchedThreaded } from './kernels/matmul-threads.js';
+import { attentionBackwardThreaded, attentionForwardThreaded } from './kernels/attention-threads.js';
 
 export class CpuStorage implements Storage {
   readonly device = 'cpu' as const;
@@ -30,21 +40,26 @@ const wrap = (a: TypedArray): CpuStorage => new CpuStorage(a);
 const floatLike = (like: Storage, n: number): FloatArray =>
   like.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 
-const unaryFns: Record<UnaryOp, (x: number) => number> = {
-  neg: (x) => -x,
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  tanh: Math.tanh,
-  sigmoid: (x) => 1 / (1 + Math.exp(-x)),
-  relu: (x) => (x > 0 ? x : 0),
-  silu: (x) => x / (1 + Math.exp(-x)),
-  abs: Math.abs,
-  sign: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0),
-  square: (x) => x * x,
-  reciprocal: (x) => 1 / x,
-};
+/** out[i] = op(a[i]); one loop per op so the operation is inlined (see the speed notes). */
+function unaryLoop(op: UnaryOp, a: FloatArray, out: FloatArray): void {
+  const n = a.length;
+  switch (op) {
+    case 'neg': for (let i = 0; i < n; i++) out[i] = -a[i]; return;
+    case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(a[i]); return;
+    case 'log': for (let i = 0; i < n; i++) out[i] = Math.log(a[i]); return;
+    case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(a[i]); return;
+    case 'rsqrt': for (let i = 0; i < n; i++) out[i] = 1 / Math.sqrt(a[i]); return;
+    case 'tanh': for (let i = 0; i < n; i++) out[i] = Math.tanh(a[i]); return;
+    case 'sigmoid': for (let i = 0; i < n; i++) out[i] = 1 / (1 + Math.exp(-a[i])); return;
+    case 'relu': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? a[i] : 0; return;
+    case 'silu': for (let i = 0; i < n; i++) out[i] = a[i] / (1 + Math.exp(-a[i])); return;
+    case 'abs': for (let i = 0; i < n; i++) out[i] = Math.abs(a[i]); return;
+    case 'sign': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : a[i] < 0 ? -1 : 0; return;
+    case 'square': for (let i = 0; i < n; i++) out[i] = a[i] * a[i]; return;
+    case 'reciprocal': for (let i = 0; i < n; i++) out[i] = 1 / a[i]; return;
+  }
+  throw new Error(`cpu unary: unknown op '${String(op)}'`);
+}
 
 const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   add: (a, b) => a + b,
@@ -58,6 +73,40 @@ const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   ge: (a, b) => (a >= b ? 1 : 0),
   eq: (a, b) => (a === b ? 1 : 0),
 };
+
+/**
+ * out[i] = op(a[i], b[i]) for same-shape operands, the most common case (residual adds, gradient sums,
+ * SwiGLU products). Plain indexing is ~12% faster than the strided loop of binaryRun.
+ */
+function binarySameShape(op: BinaryOp, a: FloatArray, b: FloatArray, out: FloatArray, n: number): void {
+  switch (op) {
+    case 'add': for (let i = 0; i < n; i++) out[i] = a[i] + b[i]; return;
+    case 'sub': for (let i = 0; i < n; i++) out[i] = a[i] - b[i]; return;
+    case 'mul': for (let i = 0; i < n; i++) out[i] = a[i] * b[i]; return;
+    case 'div': for (let i = 0; i < n; i++) out[i] = a[i] / b[i]; return;
+    default: binaryRun(op, a, 0, 1, b, 0, 1, out, 0, n);
+  }
+}
+
+/**
+ * out[o + j] = op(a[ia + j·sa], b[ib + j·sb]) for j < n: the inner loop of every broadcasting binary kernel.
+ * Strides of 1 or 0 (a broadcast scalar or row) cover all the patterns with one loop each. The four
+ * arithmetic ops are written inline (see the speed notes); the rarer ones go through binaryFns.
+ */
+function binaryRun(op: BinaryOp, a: FloatArray, ia: number, sa: number, b: FloatArray, ib: number, sb: number,
+  out: FloatArray, o: number, n: number): void {
+  const end = o + n;
+  switch (op) {
+    case 'add': for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] + b[ib]; return;
+    case 'sub': for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] - b[ib]; return;
+    case 'mul': for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] * b[ib]; return;
+    case 'div': for (; o < end; o++, ia += sa, ib += sb) out[o] = a[ia] / b[ib]; return;
+    default: {
+      const f = binaryFns[op];
+      for (; o < end; o++, ia += sa, ib += sb) out[o] = f(a[ia], b[ib]);
+    }
+  }
+}
 
 /**
  * Visits every index of outShape in row-major order, calling body(outIndex, offsetA, offsetB, offsetC)
@@ -114,8 +163,7 @@ export const cpuBackend: Backend = {
   unary(op, x) {
     const a = farr(x);
     const out = floatLike(x, a.length);
-    const f = unaryFns[op];
-    for (let i = 0; i < a.length; i++) out[i] = f(a[i]);
+    unaryLoop(op, a, out);
     return wrap(out);
   },
   powScalar(x, p) {
@@ -135,17 +183,14 @@ export const cpuBackend: Backend = {
     const a = farr(aS), b = farr(bS);
     const n = sizeOf(outShape);
     const out = floatLike(aS, n);
-    const f = binaryFns[op];
-    if (a.length === n && b.length === n) {
-      for (let i = 0; i < n; i++) out[i] = f(a[i], b[i]);
-    } else if (b.length === 1 && a.length === n) {
-      const bv = b[0];
-      for (let i = 0; i < n; i++) out[i] = f(a[i], bv);
-    } else {
+    if (a.length === n && b.length === n) binarySameShape(op, a, b, out, n);
+    else if (b.length === 1 && a.length === n) binaryRun(op, a, 0, 1, b, 0, 0, out, 0, n); // tensor op scalar
+    else if (a.length === 1 && b.length === n) binaryRun(op, a, 0, 0, b, 0, 1, out, 0, n); // scalar op tensor
+    else {
+      // general broadcast: one strided run per innermost row of the output
       const sa = broadcastStrides(aShape, outShape), sb = broadcastStrides(bShape, outShape);
       forEachBroadcast(outShape, [sa, sb], (o, offs, inner, is) => {
-        let ia = offs[0], ib = offs[1];
-        for (let j = 0; j < inner; j++, ia += is[0], ib += is[1]) out[o + j] = f(a[ia], b[ib]);
+        binaryRun(op, a, offs[0], is[0], b, offs[1], is[1], out, o, inner);
       });
     }
     return wrap(out);
@@ -279,7 +324,8 @@ export const cpuBackend: Backend = {
   // ---- linear algebra ----
   matmul(aS, bS, batch, M, K, N, transA, transB, aBatchStride, bBatchStride) {
     const out = floatLike(aS, batch * M * N);
-    matmulBatched(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
+    // threaded above ~2 MFLOP, else the same packed kernel on this thread (kernels/matmul-threads.ts)
+    matmulBatchedThreaded(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
     return wrap(out);
   },
 
@@ -292,14 +338,28 @@ export const cpuBackend: Backend = {
   },
   scatterAddRows(gS, idsS, n, D, V) {
     const g = farr(gS), ids = iarr(idsS);
-    // accumulate in float64 so that a row used many times is summed accurately
-    const acc = new Float64Array(V * D);
-    for (let i = 0; i < n; i++) {
-      const o = ids[i] * D, gi = i * D;
-      for (let d = 0; d < D; d++) acc[o + d] += g[gi + d];
-    }
+    // Rows used many times are summed in float64 (accurately) and rounded once. Instead of a float64 copy of
+    // the whole [V, D] table (25 MB for BLT's hash tables, of which a batch touches a few thousand rows), the
+    // gradient rows are visited grouped by id (a counting sort, stable, so each row's sum runs in the order
+    // i = 0, 1, ... as a direct loop would) with one float64 row accumulator.
+    const count = new Int32Array(V + 1);
+    for (let i = 0; i < n; i++) count[ids[i] + 1]++;
+    for (let v = 0; v < V; v++) count[v + 1] += count[v]; // count[v] = first slot of id v in `order`
+    const order = new Int32Array(n);
+    const next = count.slice(0, V);
+    for (let i = 0; i < n; i++) order[next[ids[i]]++] = i;
     const out = floatLike(gS, V * D);
-    out.set(acc);
+    const acc = new Float64Array(D);
+    for (let v = 0; v < V; v++) {
+      const first = count[v], last = count[v + 1];
+      if (first === last) continue;
+      acc.fill(0);
+      for (let k = first; k < last; k++) {
+        const gi = order[k] * D;
+        for (let d = 0; d < D; d++) acc[d] += g[gi + d];
+      }
+      out.set(acc, v * D);
+    }
     return wrap(out);
   },
   segmentMax(xS, segS, N, D, S) {
@@ -401,12 +461,12 @@ export const cpuBackend: Backend = {
   attention(qS, kS, vS, startS, endS, dims: AttentionDims) {
     const out = floatLike(qS, dims.B * dims.Tq * dims.Hq * dims.D);
     const lse = floatLike(qS, dims.B * dims.Hq * dims.Tq);
-    attentionForward(farr(qS), farr(kS), farr(vS), iarr(startS), iarr(endS), dims, out, lse);
+    attentionForwardThreaded(farr(qS), farr(kS), farr(vS), iarr(startS), iarr(endS), dims, out, lse);
     return { out: wrap(out), lse: wrap(lse) };
   },
   attentionBackward(qS, kS, vS, outS, lseS, dOutS, startS, endS, dims) {
     const dq = floatLike(qS, qS.length), dk = floatLike(kS, kS.length), dv = floatLike(vS, vS.length);
-    attentionBackward(farr(qS), farr(kS), farr(vS), farr(outS), farr(lseS), farr(dOutS), iarr(startS), iarr(endS), dims, dq, dk, dv);
+    attentionBackwardThreaded(farr(qS), farr(kS), farr(vS), farr(outS), farr(lseS), farr(dOutS), iarr(startS), iarr(endS), dims, dq, dk, dv);
     return { dq: wrap(dq), dk: wrap(dk), dv: wrap(dv) };
   },
 
@@ -415,13 +475,15 @@ export const cpuBackend: Backend = {
     const p = farr(pS), g = farr(gS), m = farr(mS), v = farr(vS);
     const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
     const decay = 1 - h.lr * h.weightDecay;
+    // hyper-parameters in locals: property loads of `h` inside the loop are not hoisted by V8
+    const { beta1, beta2, lr, eps, gradScale } = h;
     for (let i = 0; i < p.length; i++) {
-      const gi = g[i] * h.gradScale;
+      const gi = g[i] * gradScale;
       const pi = p[i] * decay;                              // decoupled weight decay first
-      m[i] = h.beta1 * m[i] + (1 - h.beta1) * gi;           // first moment
-      v[i] = h.beta2 * v[i] + (1 - h.beta2) * gi * gi;      // second moment
-      const mhat = m[i] / bc1, vhat = v[i] / bc2;           // bias correction
-      p[i] = pi - (h.lr * mhat) / (Math.sqrt(vhat) + h.eps); // eps outside the square root
+      m[i] = beta1 * m[i] + (1 - beta1) * gi;               // first moment
+      v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;          // second moment
+      const mhat = m[i] / bc1, vhat = v[i] / bc2;           // bias correction (moments as stored, rounded)
+      p[i] = pi - (lr * mhat) / (Math.sqrt(vhat) + eps);    // eps outside the square root
     }
   },
   sumSquares(x) {
@@ -434,4 +496,75 @@ export const cpuBackend: Backend = {
   },
 };
 
-registerBackend(cpuBackend);
+// ---- profiling mode (BLT_CPU_PROFILE=1) ------------------------------------------------------------------
+
+interface ProfileEntry { ms: number; calls: number; flops: number }
+
+/**
+ * Accumulated wall time, call count and (matmul only) FLOPs per kernel name; only filled when `enabled`.
+ * Kernel names are refined by op or size (see profileKey), and `byKind` sums them back to one row per kernel.
+ */
+export const cpuProfile = {
+  /** Set from the environment variable BLT_CPU_PROFILE=1 when this module loads. */
+  enabled: typeof process !== 'undefined' && process.env.BLT_CPU_PROFILE === '1',
+  entries: new Map<string, ProfileEntry>(),
+  reset(): void { this.entries.clear(); },
+  add(name: string, ms: number, flops: number): void {
+    const e = this.entries.get(name);
+    if (e) { e.ms += ms; e.calls++; e.flops += flops; } else this.entries.set(name, { ms, calls: 1, flops });
+  },
+  /** One entry per kernel (the refined names summed: 'matmul 2048x128x128' -> 'matmul'). */
+  byKind(): Map<string, ProfileEntry> {
+    const out = new Map<string, ProfileEntry>();
+    for (const [name, e] of this.entries) {
+      const kind = name.split(' ')[0] === 'unary' || name.split(' ')[0] === 'binary' ? name : name.split(' ')[0];
+      const k = out.get(kind) ?? { ms: 0, calls: 0, flops: 0 };
+      out.set(kind, { ms: k.ms + e.ms, calls: k.calls + e.calls, flops: k.flops + e.flops });
+    }
+    return out;
+  },
+  /** A text table by total time, per step (`steps` = how many steps the profile covers). */
+  table(steps = 1, top = 40, entries?: Map<string, ProfileEntry>): string {
+    const rows = [...(entries ?? cpuProfile.entries)].sort((a, b) => b[1].ms - a[1].ms);
+    const total = rows.reduce((s, [, e]) => s + e.ms, 0);
+    const lines = [`${'kernel'.padEnd(36)} ${'ms/step'.padStart(9)} ${'%'.padStart(6)} ${'calls/step'.padStart(11)} ${'GFLOP/s'.padStart(8)}`];
+    for (const [name, e] of rows.slice(0, top)) {
+      const gflops = e.flops > 0 ? (e.flops / e.ms / 1e6).toFixed(2) : '';
+      lines.push(`${name.padEnd(36)} ${(e.ms / steps).toFixed(1).padStart(9)} ${((100 * e.ms) / total).toFixed(1).padStart(6)} ${(e.calls / steps).toFixed(0).padStart(11)} ${gflops.padStart(8)}`);
+    }
+    lines.push(`${'all kernels'.padEnd(36)} ${(total / steps).toFixed(1).padStart(9)}`);
+    return lines.join('\n');
+  },
+};
+
+/** The profile key of a call: the kernel name, refined by its op or problem size where that separates costs. */
+function profileKey(kernel: string, args: unknown[]): string {
+  if (kernel === 'unary' || kernel === 'binary') return `${kernel} ${String(args[0])}`;
+  if (kernel === 'matmul') {
+    const [, , batch, M, K, N, tA, tB] = args as [unknown, unknown, number, number, number, number, boolean, boolean];
+    return `matmul ${batch > 1 ? `${batch}x` : ''}${M}x${K}x${N}${tA ? ' tA' : ''}${tB ? ' tB' : ''}`;
+  }
+  if (kernel === 'attention' || kernel === 'attentionBackward') {
+    const d = args[kernel === 'attention' ? 5 : 8] as AttentionDims;
+    return `${kernel} Tq=${d.Tq} Tk=${d.Tk} H=${d.Hq}`;
+  }
+  return kernel;
+}
+
+/** The backend with every kernel call timed into cpuProfile (same results, a little slower). */
+function profiled(be: Backend): Backend {
+  const out: Record<string, unknown> = { device: be.device };
+  for (const [name, fn] of Object.entries(be)) {
+    if (typeof fn !== 'function') continue;
+    out[name] = (...args: unknown[]): unknown => {
+      const t0 = performance.now();
+      const r = (fn as (...a: unknown[]) => unknown).apply(be, args);
+      const flops = name === 'matmul' ? 2 * (args[2] as number) * (args[3] as number) * (args[4] as number) * (args[5] as number) : 0;
+      cpuProfile.add(profileKey(name, args), performance.now() - t0, flops);
+      return r;
+    };
+  }
+  return out as unknown as Backend;
+}
+
+registerBackend(cpuProfile.enabled ? profiled(cpuBackend) : cpuBackend);
