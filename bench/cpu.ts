@@ -34,6 +34,8 @@ export interface BenchRow {
   threads: number;
   /** Attention only: dense-equivalent GFLOP/s (see the header comment). */
   denseGflops?: number;
+  /** Training steps only: bytes of the batch per second. */
+  bytesPerSecond?: number;
 }
 
 function randomArray(n: number, seed: number): Float32Array {

@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { benchCpu, cpuInfo, type BenchRow } from './cpu.js';
 import { benchWebGpu } from './webgpu.js';
+import { benchBltTrain, PYTORCH_CPU_BYTES_PER_SECOND, BATCH, SEQ } from './blt-train.js';
 
 interface Section {
   name: string;
@@ -18,7 +19,37 @@ interface Section {
 const sections: Section[] = [
   { name: 'cpu', run: benchCpu },
   { name: 'webgpu', run: benchWebGpu },
+  { name: 'train', run: benchTrain },
 ];
+
+/**
+ * One BLT training step (forward, backward, clip, AdamW) of ../shared/bench/blt-small at batch 4 x 512 bytes
+ * (bench/blt-train.ts), on the CPU and on WebGPU when an adapter is present. bytes/s = 2048 / median step.
+ * Quick mode times 1 step after the warm-up (a step takes ~30 s on SwiftShader).
+ */
+async function benchTrain(opts: { quick: boolean }): Promise<BenchRow[]> {
+  const rows: BenchRow[] = [];
+  const steps = opts.quick ? 1 : 5;
+  for (const device of ['cpu', 'webgpu'] as const) {
+    let r;
+    try {
+      r = await benchBltTrain({ device, steps });
+    } catch (e) {
+      if (device === 'cpu') throw e;
+      console.log(`train step on webgpu: not run: ${(e as Error).message}`);
+      continue;
+    }
+    const ms = [...r.stepMs].sort((a, b) => a - b)[Math.floor(r.stepMs.length / 2)];
+    rows.push({
+      section: 'train step (blt-small, 4x512 bytes)', variant: device, shape: `${BATCH}x${SEQ}`, ms, flops: 0, gflops: 0,
+      threads: device === 'cpu' ? cpuInfo().threads : 1,
+      bytesPerSecond: r.bytesPerSecond,
+    });
+    console.log(`train step ${device}: ${r.bytesPerSecond.toFixed(0)} bytes/s `
+      + `(${(r.bytesPerSecond / PYTORCH_CPU_BYTES_PER_SECOND).toFixed(2)}x PyTorch CPU's ${PYTORCH_CPU_BYTES_PER_SECOND})`);
+  }
+  return rows;
+}
 
 // Published pure-JS CPU figures (TensorFlow.js CPU backend, one core) we compare against.
 const TFJS_MATMUL_512_GFLOPS = 0.61;
@@ -73,13 +104,23 @@ function printDeviceComparison(rows: BenchRow[], peakTflops: number | null): voi
   for (const dir of ['forward', 'backward']) {
     const attShapes = [...new Set(rows.filter((r) => r.section === 'webgpu attention' && r.variant === dir).map((r) => r.shape))];
     for (const shape of attShapes) {
-      const c = best('cpu attention', shape, (r) => r.variant.startsWith(dir)), g = best('webgpu attention', shape, (r) => r.variant === dir);
+      // the CPU's fastest plain `forward` / `backward` row (1 thread or threaded), not `forward+backward`
+      const same = new RegExp(`^${dir}( threaded x\\d+)?$`);
+      const c = best('cpu attention', shape, (r) => same.test(r.variant)), g = best('webgpu attention', shape, (r) => r.variant === dir);
       if (!g) continue;
       table.push({
         op: `attention ${dir}`, shape, 'cpu ms': c ? +c.ms.toFixed(2) : '-', 'webgpu ms': +g.ms.toFixed(2),
         'webgpu/cpu': c ? +(c.ms / g.ms).toFixed(2) : '-',
       });
     }
+  }
+  const tc = rows.find((r) => r.section.startsWith('train step') && r.variant === 'cpu');
+  const tg = rows.find((r) => r.section.startsWith('train step') && r.variant === 'webgpu');
+  if (tc && tg) {
+    table.push({
+      op: 'BLT train step', shape: tc.shape, 'cpu bytes/s': Math.round(tc.bytesPerSecond!),
+      'webgpu bytes/s': Math.round(tg.bytesPerSecond!), 'webgpu/cpu': +(tg.bytesPerSecond! / tc.bytesPerSecond!).toFixed(2),
+    });
   }
   if (table.length === 0) return;
   console.log('\n## CPU vs WebGPU (speed-up = webgpu/cpu, from this run)');
@@ -98,6 +139,7 @@ function printTable(rows: BenchRow[]): void {
       'ms (median)': Number(r.ms.toFixed(3)),
       'GFLOP/s': Number(r.gflops.toFixed(2)),
       ...(r.denseGflops !== undefined ? { 'dense-equiv GFLOP/s': Number(r.denseGflops.toFixed(2)) } : {}),
+      ...(r.bytesPerSecond !== undefined ? { 'bytes/s': Math.round(r.bytesPerSecond) } : {}),
     })));
   }
 }
