@@ -269,9 +269,9 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
   const evalSet = evalBatches(heldOut, o.batchSize, o.seqLen, o.evalBytes ?? 32768);
   const heldOutPatchSize = averagePatchSize(await entropyRows(model, evalSet), threshold, 'N-offline');
   const blt = await heldOutBpb(evalSet, device,
-    (ids, lengths: Int32Array[], batch) => model.forwardWithPatches(ops.tensor(batch.inputs, [batch.B, batch.T]), lengths).logits,
-    (ids, batch) => batchPatchLengths(model, batch, th));
-  const ent = await heldOutBpb(evalSet, device, (ids, _x, batch) => noGrad(() => entropyLogits(model, batch, device)));
+    (_ids, lengths: Int32Array[], batch) => model.forwardWithPatches(ops.tensor(batch.inputs, [batch.B, batch.T]), lengths).logits,
+    (_ids, batch) => batchPatchLengths(model, batch, th));
+  const ent = await heldOutBpb(evalSet, device, (_ids, _x, batch) => noGrad(() => entropyLogits(model, batch, device)));
   log(`held-out bits/byte: BLT ${blt.bpb.toFixed(4)}, entropy model ${ent.bpb.toFixed(4)} (${blt.bytes} bytes); ${heldOutPatchSize.toFixed(2)} bytes/patch`);
 
   let baseline: BaselineResult | null = null;
