@@ -10,7 +10,7 @@
  *   3. adds each leaf's total into `leaf.grad` (accumulating across calls, like PyTorch; see zeroGrad);
  *   4. releases the graph (nodes are dropped, so saved tensors can be freed).
  */
-import { Tensor } from '../tensor/tensor.js';
+import { Tensor, type SharedStorage } from '../tensor/tensor.js';
 import type { Storage } from '../backend/backend.js';
 import type { Shape } from '../tensor/shape.js';
 import { sameShape, shapeToString } from '../tensor/shape.js';
@@ -22,7 +22,7 @@ import { keep } from '../tensor/scope.js';
  * Wraps an op's output storage in a Tensor and, if grad mode is on and some input requires grad,
  * attaches the node that knows how to send gradients back to the inputs.
  */
-export function record(op: string, storage: Storage | ReturnType<Tensor['sharedStorage']>, shape: Shape, inputs: Tensor[],
+export function record(op: string, storage: Storage | SharedStorage, shape: Shape, inputs: Tensor[],
   backward: (gradOut: Tensor) => (Tensor | null)[]): Tensor {
   const needsGrad = isGradEnabled() && inputs.some((t) => t.requiresGrad);
   const out = new Tensor(storage, shape, needsGrad);

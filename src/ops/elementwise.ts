@@ -5,7 +5,7 @@
  * so its gradient is the sum over that axis: `sumTo(grad, a.shape)` ("unbroadcast").
  */
 import { Tensor } from '../tensor/tensor.js';
-import type { BinaryOp, UnaryOp } from '../backend/backend.js';
+import type { BinaryOp, Storage, UnaryOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, sameShape, type Shape } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './check.js';
@@ -18,7 +18,7 @@ function unary(op: UnaryOp, x: Tensor, backward: (g: Tensor, out: Tensor) => Ten
   return out;
 }
 
-function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { storage: ReturnType<Tensor['backend']['binary']>; shape: number[] } {
+function binaryForward(op: BinaryOp, a: Tensor, b: Tensor): { storage: Storage; shape: number[] } {
   checkSameDevice(op, a, b);
   checkFloat(op, a, b);
   const shape = broadcastShapes(a.shape, b.shape, op);

@@ -22,7 +22,7 @@ export interface GradNode {
 }
 
 /** Storage shared by a tensor and its reshapes; freed when the last one is disposed. */
-interface SharedStorage {
+export interface SharedStorage {
   storage: Storage;
   refs: number;
 }
