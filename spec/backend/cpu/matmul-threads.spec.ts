@@ -4,9 +4,9 @@
 // operands, and a process that used the pool must exit by itself (the workers are unref()'d).
 
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import ts from 'typescript';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -95,7 +95,9 @@ describe('matmulThreaded', () => {
     const dir = mkdtempSync(join(tmpdir(), 'matmul-threads-'));
     try {
       const srcDir = fileURLToPath(new URL('../../../src/backend/cpu/kernels/', import.meta.url));
-      for (const file of readdirSync(srcDir).filter((f) => f.endsWith('.ts'))) {
+      // recursive: the kernels import ./wasm/*.ts too
+      for (const file of readdirSync(srcDir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'))) {
+        mkdirSync(dirname(join(dir, file)), { recursive: true });
         const js = ts.transpileModule(readFileSync(join(srcDir, file), 'utf8'), {
           compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
         }).outputText;

@@ -1,7 +1,6 @@
 // The whole BLT against Hugging Face's golden outputs (/work/shared/golden, README §4-6), through `checkGolden`
 // itself: entropies (atol 1e-5), entropy patch lengths and their max-length-4 split (exact), logits (max abs <= 1e-4, the README's float32
 // tolerance; we reach ~5e-6) for the entropy, stride4 and byte variants of every case of both configs.
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import { checkGolden, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
@@ -9,7 +8,7 @@ import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const GOLDEN = sharedPath('golden');
 
-describe.runIf(existsSync(GOLDEN))('golden HF logits', () => {
+describe('golden HF logits', () => {
   it('every case and variant of both configs matches HF', async () => {
     const { ok, rows } = await checkGolden(GOLDEN);
     expect(new Set(rows.map((r) => r.config))).toEqual(new Set(['blt1b_like', 'proj_gqa']));

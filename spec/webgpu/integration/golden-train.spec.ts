@@ -9,7 +9,7 @@
 //   E  weights after step 0: |Δ| <= 1e-6 where |coef·g_ref| >= 1e-5, else <= 2·lr (AdamW's sign-like regime)
 //   F  steps 0-2: loss |Δ| <= 5e-5, grad norm relative <= 1e-4;  frozen entropy model bit-identical
 
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
@@ -28,7 +28,7 @@ interface Expected {
     after_step0_abs_insensitive: number; after_step0_abs_sensitive_lr0_factor: number };
 }
 
-describe.runIf(existsSync(DIR))('golden training steps on webgpu', () => {
+describe('golden training steps on webgpu', () => {
   it(`the first ${STEPS} steps match HF: loss, raw gradients, clip, AdamW weights, frozen entropy model`, async () => {
     if (!webgpu()) return;
     const exp = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Expected;

@@ -16,7 +16,6 @@
 // of every entropy to the threshold is ≥ 0.0038 (README §6), far above either budget: patch lengths
 // must still match exactly, and do.
 
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { checkGoldenConfig, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
@@ -31,7 +30,7 @@ const ENTROPY_ONE_IMPL = GOLDEN_TOLERANCE.entropy;
 
 const webgpu = useWebGpuBackend();
 
-describe.runIf(existsSync(GOLDEN))('the BLT golden forward on webgpu', () => {
+describe('the BLT golden forward on webgpu', () => {
   for (const config of ['blt1b_like', 'proj_gqa']) {
     it(`${config}: entropies, patch lengths and logits of ${CASES.join(', ')} match HF`, async () => {
       if (!webgpu()) return;

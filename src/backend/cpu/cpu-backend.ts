@@ -18,7 +18,7 @@ import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } f
 import { registerBackend } from '../backend.js';
 import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
-import { matmulBatchedThreaded } from './kernels/matmul-threads.js';
+import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
 import { attentionBackwardThreaded, attentionForwardThreaded } from './kernels/attention-threads.js';
 
 export class CpuStorage implements Storage {
@@ -133,20 +133,6 @@ function forEachBroadcast(outShape: Shape, strides: number[][],
       idx[ax] = 0;
     }
   }
-}
-
-/**
- * out[i] = x[base + sum_j index_j * strides[j]] for every index of outShape (row-major): a contiguous copy of a
- * strided view of x. permute (permuted strides), expand (0 on broadcast axes) and slice (an offset box) use it.
- */
-function stridedGather(x: Storage, outShape: Shape, strides: number[], base = 0): CpuStorage {
-  const a = arr(x);
-  const out = allocArray(x.dtype, sizeOf(outShape));
-  forEachBroadcast(outShape, [strides], (o, offs, inner, is) => {
-    let ia = base + offs[0];
-    for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
-  });
-  return wrap(out);
 }
 
 export const cpuBackend: Backend = {
@@ -289,17 +275,38 @@ export const cpuBackend: Backend = {
   },
 
   // ---- movement ----
-  // permute, expand and slice are one strided read each (stridedGather): only the strides differ.
   permute(x, shape, perm) {
+    const a = arr(x);
+    const outShape = perm.map((p) => shape[p]);
     const inStrides = stridesOf(shape);
-    return stridedGather(x, perm.map((p) => shape[p]), perm.map((p) => inStrides[p]));
+    const permStrides = perm.map((p) => inStrides[p]);
+    const out = allocArray(x.dtype, a.length);
+    forEachBroadcast(outShape, [permStrides], (o, offs, inner, is) => {
+      let ia = offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
   },
   expand(x, shape, outShape) {
-    return stridedGather(x, outShape, broadcastStrides(shape, outShape)); // stride 0 on broadcast axes
+    const a = arr(x);
+    const out = allocArray(x.dtype, sizeOf(outShape));
+    forEachBroadcast(outShape, [broadcastStrides(shape, outShape)], (o, offs, inner, is) => {
+      let ia = offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
   },
   slice(x, shape, starts, outShape) {
+    const a = arr(x);
     const st = stridesOf(shape);
-    return stridedGather(x, outShape, st, starts.reduce((base, s, i) => base + s * st[i], 0));
+    let base = 0;
+    for (let i = 0; i < starts.length; i++) base += starts[i] * st[i];
+    const out = allocArray(x.dtype, sizeOf(outShape));
+    forEachBroadcast(outShape, [st], (o, offs, inner, is) => {
+      let ia = base + offs[0];
+      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+    });
+    return wrap(out);
   },
   pad(x, shape, starts, outShape) {
     const a = arr(x);
@@ -317,8 +324,8 @@ export const cpuBackend: Backend = {
   // ---- linear algebra ----
   matmul(aS, bS, batch, M, K, N, transA, transB, aBatchStride, bBatchStride) {
     const out = floatLike(aS, batch * M * N);
-    // threaded above ~2 MFLOP, else the same packed kernel on this thread (kernels/matmul-threads.ts)
-    matmulBatchedThreaded(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
+    // float32: wasm SIMD kernel (float32 accumulation); float64: JS packed kernel (kernels/wasm/matmul-dispatch.ts)
+    matmulBatchedAuto(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
     return wrap(out);
   },
 

@@ -30,18 +30,20 @@ import {
   packKeyPanels, scoreTile,
 } from './attention.js';
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
+import { matmulModuleBytes } from './wasm/matmul-module.js';
+import { packA, packB, wasmMatmulUnits } from './wasm/matmul-wasm.js';
 
 /** The kernel source shipped to every worker, and the job names the worker understands. */
 function workerKernels(): string {
   return [
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
-    attentionBackwardUnits,
+    attentionBackwardUnits, packA, packB, wasmMatmulUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
 }
 
 /** Jobs a worker can run: each receives (arrays by name, numeric/boolean params, unitStart, unitEnd). */
-export type JobName = 'matmul' | 'attentionForward' | 'attentionBackward';
+export type JobName = 'matmul' | 'matmulWasm' | 'attentionForward' | 'attentionBackward';
 
 // Shared control block layout (Int32 slots).
 const DONE = 0; // number of workers that finished the current job
@@ -58,6 +60,7 @@ ${workerKernels()}
 const ctrl = new Int32Array(workerData.ctrl);
 const errorBytes = new Uint8Array(workerData.errorBytes);
 let ap = new Float64Array(0), bp = new Float64Array(0);
+let wasm = null; // this worker's instance of the wasm SIMD matmul module (its own memory), made on first use
 function view(d) {
   return d.type === 'f64' ? new Float64Array(d.buf, d.off, d.len)
     : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
@@ -73,6 +76,10 @@ parentPort.on('message', (m) => {
       if (bp.length < needB) bp = new Float64Array(needB);
       matmulUnits(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         m.unitStart, m.unitEnd, ap, bp);
+    } else if (m.job === 'matmulWasm') {
+      if (!wasm) wasm = new WebAssembly.Instance(new WebAssembly.Module(workerData.wasmBytes), {}).exports;
+      wasmMatmulUnits(wasm, x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
+        m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionForward') {
       attentionForwardUnits(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionBackward') {
@@ -148,7 +155,8 @@ function startPool(nWorkers: number): Pool {
   const src = workerSource();
   const workers: Worker[] = [];
   for (let w = 0; w < nWorkers; w++) {
-    const worker = new Worker(src, { eval: true, workerData: { ctrl: ctrlBuf, errorBytes: errBuf } });
+    const workerData = { ctrl: ctrlBuf, errorBytes: errBuf, wasmBytes: matmulModuleBytes() };
+    const worker = new Worker(src, { eval: true, workerData });
     worker.unref(); // an idle pool must not keep the process alive
     workers.push(worker);
   }

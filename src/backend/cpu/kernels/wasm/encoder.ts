@@ -1,0 +1,183 @@
+// A tiny WebAssembly binary encoder: just enough to emit one module with an exported memory and a few functions.
+//
+// Format reference: the WebAssembly core spec, chapter 5 "Binary Format" (module = magic, version, sections;
+// each section = id byte, byte length as unsigned LEB128, contents) and the fixed-width SIMD proposal (all SIMD
+// instructions are the prefix byte 0xfd followed by the opcode as an unsigned LEB128 number).
+// Only the opcodes used by our kernels are listed, each under its spec name. A function body is built with
+// CodeBuilder, one method call per instruction, so the emitting code reads like the wasm text format.
+
+/** Unsigned LEB128 (spec §5.2.2): 7 bits per byte, low bits first, high bit set on all but the last byte. */
+export function uleb128(value: number): number[] {
+  if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
+    throw new Error(`uleb128: expected an integer in [0, 2^32), got ${value}`);
+  }
+  const out: number[] = [];
+  let v = value;
+  do {
+    let byte = v & 0x7f;
+    v = Math.floor(v / 128);
+    if (v !== 0) byte |= 0x80;
+    out.push(byte);
+  } while (v !== 0);
+  return out;
+}
+
+/** Signed LEB128 (spec §5.2.2), for i32.const immediates: stops once the remaining bits are all sign bits. */
+export function sleb128(value: number): number[] {
+  if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
+    throw new Error(`sleb128: expected a 32-bit signed integer, got ${value}`);
+  }
+  const out: number[] = [];
+  let v = value;
+  for (;;) {
+    const byte = v & 0x7f;
+    v >>= 7; // arithmetic shift keeps the sign
+    const done = (v === 0 && (byte & 0x40) === 0) || (v === -1 && (byte & 0x40) !== 0);
+    out.push(done ? byte : byte | 0x80);
+    if (done) return out;
+  }
+}
+
+/** Value types (spec §5.3.1). */
+export const ValType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
+export type ValType = (typeof ValType)[keyof typeof ValType];
+
+/** Single-byte opcodes (spec §5.4). */
+export const Op = {
+  block: 0x02,
+  loop: 0x03,
+  br: 0x0c,
+  br_if: 0x0d,
+  end: 0x0b,
+  local_get: 0x20,
+  local_set: 0x21,
+  local_tee: 0x22,
+  i32_const: 0x41,
+  i32_eqz: 0x45,
+  i32_ge_u: 0x4f,
+  i32_add: 0x6a,
+  i32_sub: 0x6b,
+  i32_mul: 0x6c,
+} as const;
+
+/** SIMD opcodes, emitted as 0xfd + uleb128(opcode) (fixed-width SIMD proposal, "Binary encoding"). */
+export const SimdOp = {
+  v128_load: 0x00,
+  v128_load32_splat: 0x09,
+  v128_store: 0x0b,
+  f32x4_splat: 0x13,
+  f32x4_add: 0xe4,
+  f32x4_mul: 0xe6,
+} as const;
+const SIMD_PREFIX = 0xfd;
+/** Block type "no result" (spec §5.4.1). */
+const BLOCK_EMPTY = 0x40;
+
+/** Builds one function body, one instruction per call. Locals are numbered params first, then declared locals. */
+export class CodeBuilder {
+  readonly bytes: number[] = [];
+  private readonly localDecls: ValType[] = [];
+
+  constructor(private readonly paramCount: number) {}
+
+  /** Declares a new local of the given type and returns its index. */
+  local(type: ValType): number {
+    this.localDecls.push(type);
+    return this.paramCount + this.localDecls.length - 1;
+  }
+
+  block(): this { this.bytes.push(Op.block, BLOCK_EMPTY); return this; }
+  loop(): this { this.bytes.push(Op.loop, BLOCK_EMPTY); return this; }
+  /** Branch to the label `depth` levels out (0 = innermost block/loop). For a loop that means "continue". */
+  br(depth: number): this { this.bytes.push(Op.br, ...uleb128(depth)); return this; }
+  brIf(depth: number): this { this.bytes.push(Op.br_if, ...uleb128(depth)); return this; }
+  end(): this { this.bytes.push(Op.end); return this; }
+
+  localGet(i: number): this { this.bytes.push(Op.local_get, ...uleb128(i)); return this; }
+  localSet(i: number): this { this.bytes.push(Op.local_set, ...uleb128(i)); return this; }
+  localTee(i: number): this { this.bytes.push(Op.local_tee, ...uleb128(i)); return this; }
+
+  i32Const(v: number): this { this.bytes.push(Op.i32_const, ...sleb128(v)); return this; }
+  i32Eqz(): this { this.bytes.push(Op.i32_eqz); return this; }
+  i32GeU(): this { this.bytes.push(Op.i32_ge_u); return this; }
+  i32Add(): this { this.bytes.push(Op.i32_add); return this; }
+  i32Sub(): this { this.bytes.push(Op.i32_sub); return this; }
+  i32Mul(): this { this.bytes.push(Op.i32_mul); return this; }
+
+  /** Memory instructions take a memarg: alignment as log2 bytes, then a constant byte offset (spec §5.4.6). */
+  v128Load(offset: number): this { return this.simd(SimdOp.v128_load, [4, offset]); }
+  v128Load32Splat(offset: number): this { return this.simd(SimdOp.v128_load32_splat, [2, offset]); }
+  v128Store(offset: number): this { return this.simd(SimdOp.v128_store, [4, offset]); }
+  f32x4Splat(): this { return this.simd(SimdOp.f32x4_splat); }
+  f32x4Add(): this { return this.simd(SimdOp.f32x4_add); }
+  f32x4Mul(): this { return this.simd(SimdOp.f32x4_mul); }
+  /** f32.const with a float32 immediate (4 bytes little-endian). Only needed for zero here. */
+  f32Const(v: number): this {
+    const buf = new Uint8Array(new Float32Array([v]).buffer);
+    this.bytes.push(0x43, ...buf);
+    return this;
+  }
+
+  private simd(op: number, memarg?: [number, number]): this {
+    this.bytes.push(SIMD_PREFIX, ...uleb128(op));
+    if (memarg) this.bytes.push(...uleb128(memarg[0]), ...uleb128(memarg[1]));
+    return this;
+  }
+
+  /** The function's code entry: size, local declarations (run-length groups), body, end. */
+  encode(): number[] {
+    const groups: number[][] = [];
+    for (const t of this.localDecls) {
+      const last = groups[groups.length - 1];
+      if (last && last[1] === t) last[0]++;
+      else groups.push([1, t]);
+    }
+    const body = [...uleb128(groups.length), ...groups.flatMap(([n, t]) => [...uleb128(n), t]), ...this.bytes, Op.end];
+    return [...uleb128(body.length), ...body];
+  }
+}
+
+/** A vector (spec §5.1.3): element count then the elements. */
+function vec(items: number[][]): number[] {
+  return [...uleb128(items.length), ...items.flat()];
+}
+
+/** A section: id, byte size, contents. */
+function section(id: number, contents: number[]): number[] {
+  return [id, ...uleb128(contents.length), ...contents];
+}
+
+/** Section ids (spec §5.5.2). */
+const Section = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
+/** Export kinds (spec §5.5.10). */
+const ExportKind = { func: 0x00, memory: 0x02 } as const;
+
+export interface FunctionDef {
+  name: string;
+  params: ValType[];
+  code: CodeBuilder;
+}
+
+/** A module with one exported memory ("memory", `initialPages` × 64 KiB, growable) and the given exported functions (no results). */
+export function encodeModule(functions: FunctionDef[], initialPages: number): Uint8Array<ArrayBuffer> {
+  const name = (s: string) => { const b = [...new TextEncoder().encode(s)]; return [...uleb128(b.length), ...b]; };
+  // One function type per function: 0x60 params results (spec §5.3.6); no results.
+  const types = functions.map((f) => [0x60, ...uleb128(f.params.length), ...f.params, ...uleb128(0)]);
+  const funcs = functions.map((_, i) => uleb128(i));
+  // Memory limits with no maximum: flag 0x00, min (spec §5.3.8).
+  const memories = [[0x00, ...uleb128(initialPages)]];
+  const exports = [
+    [...name('memory'), ExportKind.memory, ...uleb128(0)],
+    ...functions.map((f, i) => [...name(f.name), ExportKind.func, ...uleb128(i)]),
+  ];
+  const bytes = [
+    0x00, 0x61, 0x73, 0x6d, // magic "\0asm"
+    0x01, 0x00, 0x00, 0x00, // version 1
+    ...section(Section.type, vec(types)),
+    ...section(Section.function, vec(funcs)),
+    ...section(Section.memory, vec(memories)),
+    ...section(Section.export, vec(exports)),
+    ...section(Section.code, vec(functions.map((f) => f.code.encode()))),
+  ];
+  return new Uint8Array(bytes);
+}
