@@ -1,5 +1,6 @@
 // CPU benchmarks (tinybench): matmul GFLOP/s for the reference triple loop, the fast packed 4×4 kernel on one
-// thread, and the worker-thread version; fused attention forward and backward time.
+// thread, its worker-thread version, and the WebAssembly SIMD kernel (1 thread and threaded); fused attention
+// forward and backward time.
 //
 // FLOP counts: matmul 2·batch·M·N·K. Attention counts only the (query, key) pairs the mask allows ("pairs"):
 // forward 4·D per pair per head (q·k and p·v), backward 10·D (recomputed q·k, dO·v, and the dq, dk, dv updates),
@@ -15,6 +16,8 @@ import { matmulBatched } from '../src/backend/cpu/kernels/matmul.js';
 import { matmulBatchedReference, type FloatArray } from '../src/backend/cpu/kernels/matmul-reference.js';
 import { matmulBatchedThreaded } from '../src/backend/cpu/kernels/matmul-threads.js';
 import { getCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
+import { matmulBatchedWasm } from '../src/backend/cpu/kernels/wasm/matmul-wasm.js';
+import { matmulBatchedAuto } from '../src/backend/cpu/kernels/wasm/matmul-dispatch.js';
 
 /** One measured line of the benchmark table. */
 export interface BenchRow {
@@ -87,6 +90,10 @@ async function benchMatmul(quick: boolean): Promise<BenchRow[]> {
       ['fast 1 thread', 1, () => matmulBatched(a, b, out, batch, n, n, n, false, false, n * n, n * n), 4],
       [`threaded x${threads}`, threads,
         () => matmulBatchedThreaded(a, b, out, batch, n, n, n, false, false, n * n, n * n), 4 * threads],
+      // WebAssembly SIMD (float32 accumulation, like BLAS): what the CPU backend uses for float32 tensors
+      ['wasm simd 1 thread', 1, () => matmulBatchedWasm(a, b, out, batch, n, n, n, false, false, n * n, n * n), 30],
+      [`wasm simd x${threads}`, threads,
+        () => matmulBatchedAuto(a, b, out, batch, n, n, n, false, false, n * n, n * n), 30 * threads],
     ];
     for (const [variant, t, fn, guessGflops] of variants) {
       const ms = await timeIt(`matmul ${variant} ${shape}`, fn, flops / guessGflops / 1e6);

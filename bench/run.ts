@@ -147,6 +147,7 @@ function printTable(rows: BenchRow[]): void {
 function printComparison(rows: BenchRow[]): void {
   const mm = rows.find((r) => r.section === 'cpu matmul' && r.variant === 'fast 1 thread' && r.shape === '512x512x512');
   const mmT = rows.find((r) => r.section === 'cpu matmul' && r.variant.startsWith('threaded') && r.shape === '512x512x512');
+  const mmW = rows.find((r) => r.section === 'cpu matmul' && r.variant === 'wasm simd 1 thread' && r.shape === '512x512x512');
   const att = rows.find((r) => r.section === 'cpu attention' && r.variant === 'forward' && r.shape.startsWith('T=1024 '));
   const attT = rows.find((r) => r.section === 'cpu attention' && r.variant.startsWith('forward threaded')
     && r.shape.startsWith('T=1024 '));
@@ -155,6 +156,7 @@ function printComparison(rows: BenchRow[]): void {
   const vs = (r: BenchRow, tfjs: number) => `${r.gflops.toFixed(2)} GFLOP/s = ${(r.gflops / tfjs).toFixed(1)}x tfjs (${tfjs})`;
   if (mm) console.log(`matmul 512, 1 thread: ${vs(mm, TFJS_MATMUL_512_GFLOPS)}`);
   if (mmT) console.log(`matmul 512, ${mmT.threads} threads: ${vs(mmT, TFJS_MATMUL_512_GFLOPS)}`);
+  if (mmW) console.log(`matmul 512, WebAssembly SIMD, 1 thread: ${vs(mmW, TFJS_MATMUL_512_GFLOPS)}`);
   for (const r of [att, attT]) {
     if (!r) continue;
     console.log(`attention forward T=1024, ${r.threads} thread(s): ${vs(r, TFJS_ATTENTION_T1024_GFLOPS)} `
