@@ -25,6 +25,7 @@ import { Linear } from '../nn/layers.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { scope, scopeAsync } from '../tensor/scope.js';
 import * as ops from '../ops/index.js';
+import type { KeyRanges } from '../ops/attention.js';
 import type { BltConfig } from './config.js';
 import { EntropyModel, entropyOfLogits, localAttentionRanges } from './entropy-model.js';
 import { HashNgramEmbedding } from './hash-embeddings.js';
@@ -53,6 +54,33 @@ export interface BltOutput {
   patchLengths: Int32Array[];
   /** named intermediates (golden README §5 names), only when requested */
   intermediates?: Map<string, Tensor>;
+}
+
+/** Receives named intermediates (golden README §5 names). */
+export type Recorder = (name: string, t: Tensor) => void;
+
+/** A batch with its patches, laid out on the host (Blt.patchedBatch); the tensors are on the model's device. */
+export interface PatchedBatch {
+  /** host ids [B, T] */
+  data: Int32Array;
+  B: number;
+  T: number;
+  /** patches per row (rows right-padded with zero-length patches) */
+  P: number;
+  /** the checked patch lengths, one unpadded row per batch row */
+  rows: Int32Array[];
+  /** lengths [B, P], padded with 0 */
+  lengths: Int32Array;
+  /** [B·T]: b·P + p(i), the encoder's pooling segment of every byte */
+  segments: Int32Array;
+  /** [B, T]: d(i), the patch whose global output byte i reads */
+  decIds: Int32Array;
+  /** ids int32 [B, T] */
+  ids: Tensor;
+  /** RoPE byte positions int32 [T] */
+  positions: Tensor;
+  /** local self-attention ranges [B, T] (encoder and decoder) */
+  localRanges: KeyRanges;
 }
 
 export interface BltForwardOptions {
@@ -196,19 +224,30 @@ export class Blt extends Module {
   // ---- 2.-5. the model with given patches (Appendix C.4) -------------------------------------------------
 
   // [doc:blt-forward]
-  /** Logits [B, T, 260] for ids [B, T] and one row of patch lengths per batch row. */
+  /**
+   * Logits [B, T, 260] for ids [B, T] and one row of patch lengths per batch row, in the stages of the paper's
+   * figure: encode (eqs. 2, 5-8) -> globalStep (§3.1) -> decode (eqs. 9-12 and the byte head).
+   */
   forwardWithPatches(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[], opts: BltForwardOptions = {}): BltOutput {
+    const batch = this.patchedBatch(ids, patchLengths);
+    const inter = opts.intermediates ? new Map<string, Tensor>() : undefined;
+    const record = inter ? (name: string, t: Tensor): void => { inter.set(name, t); } : undefined;
+    const enc = this.encode(batch, record);
+    const o = this.globalStep(batch, enc.patches, record);
+    const logits = this.decode(batch, enc.hidden, o, record);
+    return { logits, patchLengths: batch.rows, intermediates: inter };
+  }
+
+  /**
+   * Host-side layout of a batch with given patches: lengths padded to [B, P], encoder ids p(i) and decoder ids
+   * d(i) per row (from the row's own lengths: a padded trailing 0 would change d under the ΣL = N convention),
+   * plus the byte-level index tensors the encoder and decoder share.
+   */
+  patchedBatch(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[]): PatchedBatch {
     const { data, B, T } = hostIds(ids);
     const rows = checkPatchLengths(patchLengths, B, T);
     const P = Math.max(...rows.map((r) => r.length));
-    const device = this.device;
-    const cfg = this.config, beh = cfg.behaviour, k = cfg.crossAttnK;
-    const m = this.model;
-    const inter = opts.intermediates ? new Map<string, Tensor>() : undefined;
-    const record = inter ? (name: string, t: Tensor): void => { inter.set(name, t); } : undefined;
-
-    // Host-side layout: lengths padded to [B, P], encoder ids p(i) and decoder ids d(i) per row (from the
-    // row's own lengths: a padded trailing 0 would change d under the ΣL = N convention).
+    const device = this.device, beh = this.config.behaviour;
     const lengths = new Int32Array(B * P); // [B, P]
     const segments = new Int32Array(B * T); // [B·T]: b·P + p(i)
     const decIds = new Int32Array(B * T); // [B, T]: d(i)
@@ -218,38 +257,58 @@ export class Blt extends Module {
       const p = patchIdsFromLengths(r, T), d = decoderPatchIdsFromLengths(r, T);
       for (let t = 0; t < T; t++) { segments[b * T + t] = b * P + p[t]; decIds[b * T + t] = d[t]; }
     });
-    const idsT = ops.tensor(data, [B, T], { device });
-    const bytePositions = ops.arange(0, T, { device });
-    const localRanges = localAttentionRanges(data, B, T, beh.localWindow, beh.documentMask, device);
+    return {
+      data, B, T, P, rows, lengths, segments, decIds,
+      ids: ops.tensor(data, [B, T], { device }),
+      positions: ops.arange(0, T, { device }),
+      localRanges: localAttentionRanges(data, B, T, beh.localWindow, beh.documentMask, device),
+    };
+  }
 
-    // eq. 2: byte embedding + hash n-gram embeddings
-    const tokenEmbeds = m.local_encoder.embed_tokens.forward(idsT); // [B, T, dE]
-    const e = m.encoder_hash_tok_embedding.forward(tokenEmbeds, m.encoder_hash_tok_embedding.rowIds(data, B, T, device));
+  /** Eq. 2: byte embedding + hash n-gram embeddings; ids [B, n] on the device, hashIds one [B, n] per table -> [B, n, dE]. */
+  embed(ids: Tensor, hashIds: Tensor[]): Tensor {
+    const m = this.model;
+    return m.encoder_hash_tok_embedding.forward(m.local_encoder.embed_tokens.forward(ids), hashIds); // [B, n, dE]
+  }
+
+  /** Eq. 2 and eqs. 5-8: byte states hidden [B, T, dE] and patch vectors patches [B, P, k·dE]. */
+  encode(batch: PatchedBatch, record?: Recorder): { hidden: Tensor; patches: Tensor } {
+    const { data, B, T, P } = batch;
+    const device = this.device, m = this.model;
+    const e = this.embed(batch.ids, m.encoder_hash_tok_embedding.rowIds(data, B, T, device)); // [B, T, dE]
     record?.('hash.embeds', e);
-
-    // eqs. 5-8: local encoder -> byte states h and patch vectors
     const enc = m.local_encoder.forward(e, {
-      positions: bytePositions, selfRanges: localRanges, P,
-      segmentIds: ops.tensor(segments, [B * T], { device }),
-      crossRanges: encoderCrossRanges(lengths, B, P, T, k, beh.emptyPatchAttention, device),
+      positions: batch.positions, selfRanges: batch.localRanges, P,
+      segmentIds: ops.tensor(batch.segments, [B * T], { device }),
+      crossRanges: encoderCrossRanges(batch.lengths, B, P, T, this.config.crossAttnK,
+        this.config.behaviour.emptyPatchAttention, device),
     }, record);
     record?.('encoder.hidden', enc.hidden);
     record?.('encoder.patches', enc.patches);
+    return enc;
+  }
 
-    // §3.1: global transformer over patches
-    const o = m.global_transformer.forward(enc.patches, ops.arange(0, P, { device }),
-      globalAttentionRanges(data, lengths, B, P, T, beh.documentMask, device), record); // [B, P, dG]
+  /** §3.1: the global transformer over the patch vectors [B, P, k·dE] -> o [B, P, dG]. */
+  globalStep(batch: PatchedBatch, patches: Tensor, record?: Recorder): Tensor {
+    const { data, B, T, P } = batch;
+    const device = this.device;
+    const o = this.model.global_transformer.forward(patches, ops.arange(0, P, { device }),
+      globalAttentionRanges(data, batch.lengths, B, P, T, this.config.behaviour.documentMask, device), record); // [B, P, dG]
     record?.('global.out', o);
+    return o;
+  }
 
-    // eqs. 9-12: local decoder, then the byte head
-    const z = m.local_decoder.forward(enc.hidden, o, {
-      positions: bytePositions, selfRanges: localRanges,
-      crossRanges: decoderCrossRanges(decIds, B, T, k, device),
+  /** Eqs. 9-12: the local decoder on the byte states [B, T, dE] reading o [B, P, dG], then the byte head: logits [B, T, 260]. */
+  decode(batch: PatchedBatch, hidden: Tensor, o: Tensor, record?: Recorder): Tensor {
+    const { B, T } = batch;
+    const z = this.model.local_decoder.forward(hidden, o, {
+      positions: batch.positions, selfRanges: batch.localRanges,
+      crossRanges: decoderCrossRanges(batch.decIds, B, T, this.config.crossAttnK, this.device),
     }, record); // [B, T, dD]
     record?.('decoder.out', z);
     const logits = this.lm_head.forward(z); // [B, T, 260]
     record?.('logits', logits);
-    return { logits, patchLengths: rows, intermediates: inter };
+    return logits;
   }
 
   /** HF `patch_in_forward`: patch lengths from the config's rule (entropy model inside), then the model. */

@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
-import { TransformerLayer } from '../nn/transformer.js';
+import { TransformerLayer, forwardLayersCached, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { TransformerPartConfig } from './config.js';
@@ -66,6 +66,12 @@ export class EntropyModel extends Module {
     let h = this.embed_tokens.forward(ids); // [B, T, d]
     for (const layer of this.layers) h = layer.forward(h, positions, ranges);
     return this.lm_head.forward(this.norm.forward(h)); // [B, T, V]
+  }
+
+  /** `forward` for n new ids [B, n] with the key/value cache of the earlier rows -> their logits [B, n, V]. */
+  forwardCached(ids: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): Tensor {
+    const h = forwardLayersCached(this.layers, this.embed_tokens.forward(ids), positions, ranges, cache); // [B, n, d]
+    return this.lm_head.forward(this.norm.forward(h)); // [B, n, V]
   }
 }
 

@@ -22,17 +22,18 @@
  * patch longer than ~60 bytes in the encoder cross-attention. There the two may differ by float rounding
  * (~1e-7 relative), which flips a byte only on a near-tie.
  *
- * Hooks that would make this cleaner (blt.ts and the model files are not edited here, so the pieces are
- * rebuilt from the public sub-modules): a key/value-cached `TransformerLayer.forwardCached(x, positions,
- * ranges, cache)`, and `Blt.encode` / `Blt.globalStep` / `Blt.decode` split out of `forwardWithPatches`.
+ * The model pieces come from the model itself: `TransformerLayer.forwardCached` with a `KvCache` per stack
+ * (src/nn/transformer.ts), the cached forwards of the entropy model, local encoder, global transformer and local
+ * decoder, the encoder's `crossStep` and the decoder's `patchKeys` (the same methods the full forward calls), and
+ * `Blt.embed` (eq. 2). This file holds the caching logic: which rows and patches are new at each step.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
-import { keep, scopeAsync } from '../tensor/scope.js';
+import { scopeAsync } from '../tensor/scope.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
-import type { TransformerLayer } from '../nn/transformer.js';
+import { KvCache, appendKept } from '../nn/transformer.js';
 import { Blt, hostIds } from './blt.js';
 import type { Device } from '../tensor/dtype.js';
 import { entropyOfLogits, localAttentionRanges } from './entropy-model.js';
@@ -244,56 +245,6 @@ export async function generate(model: Blt, prompt: Prompt, opts: GenerateOptions
 
 // ---- the cached generator -----------------------------------------------------------------------------------
 
-/** Replaces `old` by `t` in a long-lived slot: `t` is kept across scopes, `old` is freed. */
-function swap(old: Tensor | null | undefined, t: Tensor): Tensor {
-  if (old && old !== t) old.dispose();
-  return keep(t);
-}
-
-/** Appends rows along axis 1 of a long-lived tensor (or starts it). */
-function append(old: Tensor | null, rows: Tensor): Tensor {
-  return swap(old, old ? ops.concat([old, rows], 1) : rows);
-}
-
-/** Key/value cache of one stack of transformer layers: keys (RoPE applied) and values of rows 0..rows-1. */
-class KvCache {
-  k: Tensor[] = []; // per layer [1, rows, Hkv, Dh]
-  v: Tensor[] = [];
-  rows = 0;
-
-  /** Forgets rows >= r, so that they can be recomputed. */
-  truncate(r: number): void {
-    if (r >= this.rows) return;
-    this.k = this.k.map((t) => swap(t, ops.narrow(t, 1, 0, r))); // [1, r, Hkv, Dh]
-    this.v = this.v.map((t) => swap(t, ops.narrow(t, 1, 0, r)));
-    this.rows = r;
-  }
-
-  dispose(): void {
-    for (const t of [...this.k, ...this.v]) t.dispose();
-  }
-}
-
-/**
- * One transformer layer (spec §6.1) on n new rows x [1, n, d] at positions rows..rows+n-1 of `cache`, attending
- * to the cached keys/values of the earlier rows and to their own (`ranges` [1, n] index all rows):
- *   u = x + Attn(RMSNorm_1(x)),  y = u + FFN(RMSNorm_2(u))      — TransformerLayer.forward, op for op
- * The layer's new keys/values are appended to the cache; the caller advances `cache.rows` after the last layer.
- */
-function cachedLayer(layer: TransformerLayer, l: number, x: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): Tensor {
-  const [B, n] = x.shape;
-  const att = layer.self_attn, { heads, kvHeads, ropeTheta } = att.cfg, Dh = att.headDim;
-  const xn = layer.input_layernorm.forward(x);
-  const q = ops.rope(ops.reshape(att.q_proj.forward(xn), [B, n, heads, Dh]), positions, ropeTheta); // [1, n, H, Dh]
-  const k = ops.rope(ops.reshape(att.k_proj.forward(xn), [B, n, kvHeads, Dh]), positions, ropeTheta); // [1, n, Hkv, Dh]
-  const v = ops.reshape(att.v_proj.forward(xn), [B, n, kvHeads, Dh]); // [1, n, Hkv, Dh]
-  cache.k[l] = append(cache.k[l] ?? null, k); // [1, rows + n, Hkv, Dh]
-  cache.v[l] = append(cache.v[l] ?? null, v);
-  const a = ops.attention(q, cache.k[l], cache.v[l], ranges); // [1, n, H, Dh]
-  const u = ops.add(x, att.o_proj.forward(ops.reshape(a, [B, n, heads * Dh]))); // [1, n, d]
-  return ops.add(u, layer.mlp.forward(layer.post_attention_layernorm.forward(u)));
-}
-
 /** Rows [from, to) of host-built key ranges [1, T] (built on the CPU), uploaded to `device` as [1, to - from]. */
 function rowsOf(r: KeyRanges, from: number, to: number, device: Device): KeyRanges {
   const pick = (t: Tensor): Tensor => ops.tensor((t.dataSync() as Int32Array).slice(from, to), [1, to - from], { device });
@@ -307,14 +258,14 @@ function rowsOf(r: KeyRanges, from: number, to: number, device: Device): KeyRang
 class GenerationCache {
   /** entropies H_0..H_{N-1} of the entropy model (host), when it runs */
   entropies: number[] = [];
-  entropyKv = new KvCache();
-  encoderKv = new KvCache();
+  entropyKv: KvCache;
+  encoderKv: KvCache;
   /** outputs [1, N, dE] of every encoder layer that has cross-attention (the last one is h, the decoder input) */
   encoderStates: (Tensor | null)[];
-  globalKv = new KvCache();
+  globalKv: KvCache;
   /** D_C(o) of the complete patches, split into k keys each: [1, C·k, dD] (the decoder's cross-attention keys) */
   decoderKeys: Tensor | null = null;
-  decoderKv = new KvCache();
+  decoderKv: KvCache;
   /** d(i) of the rows the decoder has processed */
   decoderIds: number[] = [];
   /** distinct patch starts at the previous step */
@@ -322,7 +273,12 @@ class GenerationCache {
   readonly stats: GlobalModelStats = { calls: 0, positions: 0 };
 
   constructor(readonly model: Blt) {
-    this.encoderStates = model.model.local_encoder.layers.map(() => null);
+    const m = model.model;
+    this.entropyKv = new KvCache(m.patcher?.layers.length ?? 0);
+    this.encoderKv = new KvCache(m.local_encoder.layers.length);
+    this.encoderStates = m.local_encoder.layers.map(() => null);
+    this.globalKv = new KvCache(m.global_transformer.layers.length);
+    this.decoderKv = new KvCache(m.local_decoder.layers.length);
   }
 
   dispose(): void {
@@ -338,59 +294,38 @@ function usesEntropyModel(model: Blt): boolean {
 
 /** Eq. 1 for the new positions t0..N-1: the entropy model on those rows only (its earlier rows are cached). */
 function newEntropies(model: Blt, cache: GenerationCache, data: Int32Array, t0: number): Tensor {
-  const patcher = model.model.patcher!, device = model.device, beh = model.config.behaviour, N = data.length;
+  const device = model.device, beh = model.config.behaviour, N = data.length;
   const ranges = rowsOf(localAttentionRanges(data, 1, N, beh.patcherWindow, beh.documentMask, 'cpu'), t0, N, device);
-  const positions = ops.arange(t0, N, { device });
-  let x = patcher.embed_tokens.forward(ops.tensor(data.slice(t0), [1, N - t0], { device })); // [1, n, d]
-  patcher.layers.forEach((layer, l) => { x = cachedLayer(layer, l, x, positions, ranges, cache.entropyKv); });
-  cache.entropyKv.rows = N;
-  return entropyOfLogits(patcher.lm_head.forward(patcher.norm.forward(x))); // [1, n]
+  const ids = ops.tensor(data.slice(t0), [1, N - t0], { device }); // [1, n]
+  return entropyOfLogits(model.model.patcher!.forwardCached(ids, ops.arange(t0, N, { device }), ranges, cache.entropyKv)); // [1, n]
 }
 
-/** Eqs. 2-4 and the encoder layers for the new positions t0..N-1; saves the layer outputs cross-attention reads. */
+/** Eq. 2 and the encoder layers for the new positions t0..N-1; saves the layer outputs cross-attention reads. */
 function encodeNewBytes(model: Blt, cache: GenerationCache, data: Int32Array, t0: number): void {
-  const m = model.model, enc = m.local_encoder, device = model.device, beh = model.config.behaviour, N = data.length, n = N - t0;
+  const m = model.model, device = model.device, beh = model.config.behaviour, N = data.length, n = N - t0;
   const hashIds = m.encoder_hash_tok_embedding.rowIds(data, 1, N, 'cpu') // one [1, N] per table, hashed on the host
     .map((t) => ops.tensor((t.dataSync() as Int32Array).slice(t0), [1, n], { device })); // [1, n]
-  let h = m.encoder_hash_tok_embedding.forward(enc.embed_tokens.forward(ops.tensor(data.slice(t0), [1, n], { device })), hashIds); // [1, n, dE]
+  const e = model.embed(ops.tensor(data.slice(t0), [1, n], { device }), hashIds); // [1, n, dE]
   const ranges = rowsOf(localAttentionRanges(data, 1, N, beh.localWindow, beh.documentMask, 'cpu'), t0, N, device);
-  const positions = ops.arange(t0, N, { device });
-  const last = enc.layers.length - 1;
-  enc.layers.forEach((layer, l) => {
-    h = cachedLayer(layer, l, h, positions, ranges, cache.encoderKv);
-    if (l === last || enc.cfg.crossAttnAllLayers) cache.encoderStates[l] = append(cache.encoderStates[l], h); // [1, N, dE]
-  });
-  cache.encoderKv.rows = N;
+  const states = m.local_encoder.layersCached(e, ops.arange(t0, N, { device }), ranges, cache.encoderKv);
+  states.forEach((h, l) => { if (h) cache.encoderStates[l] = appendKept(cache.encoderStates[l], h); }); // [1, N, dE]
 }
 
 /**
  * Eqs. 5-8 for the newly complete patches C..C'-1 only, exactly as LocalEncoder.forward computes their rows:
- * max-pool each patch's bytes, E_C and the k-split, cross-attention over the patch's bytes (double residual),
- * re-pooling at every cross layer or accumulating (config). Returns the patch vectors [1, C'-C, k·dE].
+ * the same cross-attention steps, on the saved layer outputs, with only these patches as pooling segments and
+ * queries. Returns the patch vectors [1, C'-C, k·dE].
  */
 function encodeNewPatches(model: Blt, cache: GenerationCache, lengths: Int32Array, N: number, C: number, upTo: number): Tensor {
   const enc = model.model.local_encoder, device = model.device, k = model.config.crossAttnK, n = upTo - C;
-  const dE = enc.cfg.hiddenSize;
   const p = patchIdsFromLengths(lengths, N);
-  const seg = Int32Array.from(p, (j) => (j >= C && j < upTo ? j - C : -1)); // pooling segment of each byte (-1: none)
+  const seg = ops.tensor(Int32Array.from(p, (j) => (j >= C && j < upTo ? j - C : -1)), [N], { device }); // pooling segment of each byte (-1: none)
   const all = encoderCrossRanges(lengths, 1, lengths.length, N, k, model.config.behaviour.emptyPatchAttention, 'cpu');
   const ranges = rowsOf(all, C * k, upTo * k, device); // query (j, r) -> the bytes of patch j
   let state: Tensor | null = null; // [1, n·k, dE]
-  let j = 0;
-  enc.layers.forEach((_, l) => {
-    const h = cache.encoderStates[l];
-    if (h === null) return; // no cross-attention after this layer
-    let qIn: Tensor;
-    if (state === null || enc.repool) {
-      const pooled = ops.segmentMax(ops.reshape(h, [N, dE]), ops.tensor(seg, [N], { device }), n); // [N, dE] -> [n, dE]
-      qIn = ops.reshape(enc.patch_embedding_projection.forward(pooled), [1, n * k, dE]); // [n, k·dE] -> [1, n·k, dE]
-    } else {
-      qIn = state;
-    }
-    state = ops.add(qIn, enc.cross_attn_layers[j++].forward(qIn, h, ranges)); // eq. 6: 2·qIn + A
-  });
+  for (const [l, h] of cache.encoderStates.entries()) if (h) state = enc.crossStep(l, state, h, seg, ranges, n);
   if (state === null) throw new Error('generateCached: the local encoder has no cross-attention layer');
-  return ops.reshape(state, [1, n, k * dE]); // [1, n, k·dE]
+  return enc.mergeK(state, 1, n); // [1, n, k·dE]
 }
 
 /**
@@ -399,16 +334,12 @@ function encodeNewPatches(model: Blt, cache: GenerationCache, lengths: Int32Arra
  * then D_C of the new outputs appended to the decoder's keys.
  */
 function globalNewPatches(model: Blt, cache: GenerationCache, data: Int32Array, lengths: Int32Array, C: number, upTo: number, patches: Tensor): void {
-  const g = model.model.global_transformer, device = model.device, k = model.config.crossAttnK;
-  const dD = model.model.local_decoder.cfg.hiddenSize, n = upTo - C;
+  const device = model.device;
   const all = globalAttentionRanges(data, lengths.subarray(0, upTo), 1, upTo, data.length, model.config.behaviour.documentMask, 'cpu');
   const ranges = rowsOf(all, C, upTo, device);
   const positions = ops.arange(C, upTo, { device }); // RoPE patch positions
-  let o = g.token_embedding_projection ? g.token_embedding_projection.forward(patches) : patches; // [1, n, dG]
-  g.layers.forEach((layer, l) => { o = cachedLayer(layer, l, o, positions, ranges, cache.globalKv); });
-  cache.globalKv.rows = upTo;
-  const keys = ops.reshape(model.model.local_decoder.patch_embedding_projection.forward(o), [1, n * k, dD]); // [1, n, k·dD] -> [1, n·k, dD]
-  cache.decoderKeys = append(cache.decoderKeys, keys); // [1, upTo·k, dD]
+  const o = model.model.global_transformer.forwardCached(patches, positions, ranges, cache.globalKv); // [1, n, dG]
+  cache.decoderKeys = appendKept(cache.decoderKeys, model.model.local_decoder.patchKeys(o)); // [1, upTo·k, dD]
 }
 
 /**
@@ -416,21 +347,16 @@ function globalNewPatches(model: Blt, cache: GenerationCache, data: Int32Array, 
  * key/value cache of rows < r: logits of position N-1 only, [1, 1, V].
  */
 function decodeRows(model: Blt, cache: GenerationCache, data: Int32Array, d: Int32Array, r: number): Tensor {
-  const dec = model.model.local_decoder, device = model.device, beh = model.config.behaviour, k = model.config.crossAttnK;
-  const N = data.length, n = N - r;
+  const device = model.device, beh = model.config.behaviour, N = data.length, n = N - r;
   cache.decoderKv.truncate(r);
   const h = cache.encoderStates[cache.encoderStates.length - 1]!; // encoder output [1, N, dE] (dE = dD)
-  let z = ops.narrow(h, 1, r, n); // [1, n, dD]
-  const cross = decoderCrossRanges(d.slice(r), 1, n, k, device); // byte i -> the k keys of patch d(i)
-  const self = rowsOf(localAttentionRanges(data, 1, N, beh.localWindow, beh.documentMask, 'cpu'), r, N, device);
-  const positions = ops.arange(r, N, { device });
-  dec.layers.forEach((layer, l) => {
-    if (l === 0 || dec.cfg.crossAttnAllLayers) z = ops.add(z, dec.cross_attn_layers[l].forward(z, cache.decoderKeys!, cross)); // eq. 10
-    z = cachedLayer(layer, l, z, positions, self, cache.decoderKv); // eq. 12
-  });
-  cache.decoderKv.rows = N;
+  const z = model.model.local_decoder.forwardCached(ops.narrow(h, 1, r, n), cache.decoderKeys!, { // [1, n, dD]
+    positions: ops.arange(r, N, { device }),
+    selfRanges: rowsOf(localAttentionRanges(data, 1, N, beh.localWindow, beh.documentMask, 'cpu'), r, N, device),
+    crossRanges: decoderCrossRanges(d.slice(r), 1, n, model.config.crossAttnK, device), // byte i -> the k keys of patch d(i)
+  }, cache.decoderKv);
   cache.decoderIds = Array.from(d);
-  return model.lm_head.forward(ops.narrow(dec.norm.forward(z), 1, n - 1, 1)); // [1, 1, V]
+  return model.lm_head.forward(ops.narrow(z, 1, n - 1, 1)); // [1, 1, V]
 }
 
 /** The distinct patch starts below `limit` of a row of lengths (zero-length patches repeat a start). */

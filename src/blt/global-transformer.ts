@@ -10,7 +10,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import { TransformerLayer } from '../nn/transformer.js';
+import { TransformerLayer, forwardLayersCached, type KvCache } from '../nn/transformer.js';
 import type { KeyRanges } from '../ops/attention.js';
 import * as ops from '../ops/index.js';
 import type { GlobalPartConfig } from './config.js';
@@ -63,5 +63,14 @@ export class GlobalTransformer extends Module {
       record?.(`global.layer${l}`, g);
     });
     return g;
+  }
+
+  /**
+   * `forward` for n new patches [B, n, k·dE] at `positions` [n] with the key/value cache of the earlier
+   * patches (incremental generation; `ranges` [B, n] index all patches) -> their o [B, n, dG].
+   */
+  forwardCached(patches: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): Tensor {
+    const g = this.token_embedding_projection ? this.token_embedding_projection.forward(patches) : patches; // [B, n, dG]
+    return forwardLayersCached(this.layers, g, positions, ranges, cache); // [B, n, dG]
   }
 }

@@ -17,7 +17,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear, RMSNorm } from '../nn/layers.js';
-import { TransformerLayer } from '../nn/transformer.js';
+import { TransformerLayer, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
@@ -67,15 +67,10 @@ export class LocalDecoder extends Module {
   // [doc:dec-forward]
   /** h [B, T, dD] encoder byte states, o [B, P, dG] global outputs -> RMSNorm'd states [B, T, dD]. */
   forward(h: Tensor, o: Tensor, inp: DecoderInputs, record?: (name: string, t: Tensor) => void): Tensor {
-    const [B, P] = o.shape;
-    const dD = this.cfg.hiddenSize, k = this.cfg.crossAttnK;
-    // [doc:dec-k-split]
-    const proj = this.patch_embedding_projection.forward(o); // [B, P, k·dD]
-    record?.('decoder.patch_proj', proj);
-    const keys = ops.reshape(proj, [B, P * k, dD]);          // [B, P·k, dD], row j·k + r = chunk r of patch j
+    const keys = this.patchKeys(o, record); // [B, P·k, dD]
     let z = h;
     this.layers.forEach((layer, l) => {
-      if (l === 0 || this.cfg.crossAttnAllLayers) {
+      if (this.crossBefore(l)) {
         const c = this.cross_attn_layers[l].forward(z, keys, inp.crossRanges); // z + A
         record?.(`decoder.cross${l}.out`, c);
         // [doc:dec-double-residual]
@@ -84,6 +79,35 @@ export class LocalDecoder extends Module {
       z = layer.forward(z, inp.positions, inp.selfRanges); // eq. 12, [B, T, dD]
       record?.(`decoder.layer${l}`, z);
     });
+    return this.norm.forward(z);
+  }
+
+  /** K = D_C(o) split into k keys per patch: o [B, P, dG] -> [B, P·k, dD], row j·k + r = chunk r of patch j. */
+  patchKeys(o: Tensor, record?: (name: string, t: Tensor) => void): Tensor {
+    const [B, P] = o.shape;
+    const dD = this.cfg.hiddenSize, k = this.cfg.crossAttnK;
+    // [doc:dec-k-split]
+    const proj = this.patch_embedding_projection.forward(o); // [B, P, k·dD]
+    record?.('decoder.patch_proj', proj);
+    return ops.reshape(proj, [B, P * k, dD]);                // [B, P·k, dD]
+  }
+
+  /** Whether a cross-attention precedes layer l: the first layer, or every layer (cross_attn_all_layers). */
+  crossBefore(l: number): boolean {
+    return l === 0 || this.cfg.crossAttnAllLayers;
+  }
+
+  /**
+   * `forward` for n new byte rows h [B, n, dD] with precomputed patch keys [B, P·k, dD] (patchKeys) and the
+   * key/value cache of the earlier rows (incremental generation; `inp` holds the new rows' positions and ranges).
+   */
+  forwardCached(h: Tensor, keys: Tensor, inp: DecoderInputs, cache: KvCache): Tensor {
+    let z = h;
+    this.layers.forEach((layer, l) => {
+      if (this.crossBefore(l)) z = ops.add(z, this.cross_attn_layers[l].forward(z, keys, inp.crossRanges)); // eq. 10
+      z = layer.forwardCached(z, inp.positions, inp.selfRanges, cache.layers[l]); // eq. 12, [B, n, dD]
+    });
+    cache.rows += h.shape[1];
     return this.norm.forward(z);
   }
 }

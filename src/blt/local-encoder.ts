@@ -23,7 +23,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear } from '../nn/layers.js';
-import { TransformerLayer } from '../nn/transformer.js';
+import { TransformerLayer, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
@@ -94,34 +94,69 @@ export class LocalEncoder extends Module {
    * `record` (optional) receives named intermediates (golden README §5 names).
    */
   forward(x: Tensor, inp: EncoderInputs, record?: (name: string, t: Tensor) => void): { hidden: Tensor; patches: Tensor } {
-    const [B, T, dE] = x.shape;
+    const [B] = x.shape;
     const { P } = inp;
-    const k = this.cfg.crossAttnK;
-    const last = this.layers.length - 1;
     let h = x;
     let patchState: Tensor | null = null; // [B, P·k, dE]
-    for (let l = 0; l <= last; l++) {
+    for (let l = 0; l < this.layers.length; l++) {
       h = this.layers[l].forward(h, inp.positions, inp.selfRanges); // [B, T, dE]
       record?.(`encoder.layer${l}`, h);
-      if (l !== last && !this.cfg.crossAttnAllLayers) continue;
-      let qIn: Tensor;
-      // [doc:enc-pool]
-      if (patchState === null || this.repool) {
-        // eq. 5: max-pool each patch's bytes (flattened rows, segment b·P + p(i)), then E_C and the k-split
-        const pooled = ops.segmentMax(ops.reshape(h, [B * T, dE]), inp.segmentIds, B * P); // [B·T, dE] -> [B·P, dE]
-        qIn = ops.reshape(this.patch_embedding_projection.forward(pooled), [B, P * k, dE]); // [B·P, k·dE] -> [B, P·k, dE]
-      } else {
-        qIn = patchState;
-      }
-      const j = this.cfg.crossAttnAllLayers ? l : 0;
-      const c = this.cross_attn_layers[j].forward(qIn, h, inp.crossRanges); // qIn + A
-      record?.(`encoder.cross${j}.query_in`, qIn);
-      record?.(`encoder.cross${j}.out`, c);
-      // [doc:enc-double-residual]
-      patchState = ops.add(qIn, c); // eq. 6 with the double residual: 2·qIn + A
+      if (this.crossAfter(l)) patchState = this.crossStep(l, patchState, h, inp.segmentIds, inp.crossRanges, P, record);
     }
     if (patchState === null) throw new Error('LocalEncoder: no cross-attention layer ran (the encoder needs at least one layer)');
+    return { hidden: h, patches: this.mergeK(patchState, B, P) };
+  }
+
+  /** Whether a cross-attention follows layer l: after the last layer, or after every layer (cross_attn_all_layers). */
+  crossAfter(l: number): boolean {
+    return l === this.layers.length - 1 || this.cfg.crossAttnAllLayers;
+  }
+
+  /**
+   * The cross-attention after layer l, on byte states h [B, T, dE]: queries freshly pooled from h (eq. 5), or
+   * the running patch state (Meta's accumulation), then eq. 6. state [B, P·k, dE] (null before the first) ->
+   * the new state [B, P·k, dE]. `segmentIds` int32 [B·T]: the pooling segment b·P + p(i) of every byte.
+   */
+  crossStep(l: number, state: Tensor | null, h: Tensor, segmentIds: Tensor, crossRanges: KeyRanges, P: number,
+    record?: (name: string, t: Tensor) => void): Tensor {
+    const [B, T, dE] = h.shape;
+    const k = this.cfg.crossAttnK;
+    let qIn: Tensor;
+    // [doc:enc-pool]
+    if (state === null || this.repool) {
+      // eq. 5: max-pool each patch's bytes (flattened rows, segment b·P + p(i)), then E_C and the k-split
+      const pooled = ops.segmentMax(ops.reshape(h, [B * T, dE]), segmentIds, B * P); // [B·T, dE] -> [B·P, dE]
+      qIn = ops.reshape(this.patch_embedding_projection.forward(pooled), [B, P * k, dE]); // [B·P, k·dE] -> [B, P·k, dE]
+    } else {
+      qIn = state;
+    }
+    const j = this.cfg.crossAttnAllLayers ? l : 0;
+    const c = this.cross_attn_layers[j].forward(qIn, h, crossRanges); // qIn + A
+    record?.(`encoder.cross${j}.query_in`, qIn);
+    record?.(`encoder.cross${j}.out`, c);
+    // [doc:enc-double-residual]
+    return ops.add(qIn, c); // eq. 6 with the double residual: 2·qIn + A
+  }
+
+  /** The k query rows of every patch merged back into one vector: [B, P·k, dE] -> [B, P, k·dE]. */
+  mergeK(state: Tensor, B: number, P: number): Tensor {
+    const dE = this.cfg.hiddenSize;
     // [doc:enc-k-merge]
-    return { hidden: h, patches: ops.reshape(patchState, [B, P, k * dE]) }; // [B, P, k·dE]
+    return ops.reshape(state, [B, P, this.cfg.crossAttnK * dE]); // [B, P, k·dE]
+  }
+
+  /**
+   * The encoder layers on n new rows x [B, n, dE] with the key/value cache of the earlier rows (incremental
+   * generation). Returns, per layer, its new output rows [B, n, dE] where a cross-attention reads them (crossAfter),
+   * else null.
+   */
+  layersCached(x: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): (Tensor | null)[] {
+    let h = x;
+    const states = this.layers.map((layer, l) => {
+      h = layer.forwardCached(h, positions, ranges, cache.layers[l]); // [B, n, dE]
+      return this.crossAfter(l) ? h : null;
+    });
+    cache.rows += x.shape[1];
+    return states;
   }
 }
