@@ -135,6 +135,20 @@ function forEachBroadcast(outShape: Shape, strides: number[][],
   }
 }
 
+/**
+ * out[i] = x[base + sum_j index_j * strides[j]] for every index of outShape (row-major): a contiguous copy of a
+ * strided view of x. permute (permuted strides), expand (0 on broadcast axes) and slice (an offset box) use it.
+ */
+function stridedGather(x: Storage, outShape: Shape, strides: number[], base = 0): CpuStorage {
+  const a = arr(x);
+  const out = allocArray(x.dtype, sizeOf(outShape));
+  forEachBroadcast(outShape, [strides], (o, offs, inner, is) => {
+    let ia = base + offs[0];
+    for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
+  });
+  return wrap(out);
+}
+
 export const cpuBackend: Backend = {
   device: 'cpu',
 
@@ -275,38 +289,17 @@ export const cpuBackend: Backend = {
   },
 
   // ---- movement ----
+  // permute, expand and slice are one strided read each (stridedGather): only the strides differ.
   permute(x, shape, perm) {
-    const a = arr(x);
-    const outShape = perm.map((p) => shape[p]);
     const inStrides = stridesOf(shape);
-    const permStrides = perm.map((p) => inStrides[p]);
-    const out = allocArray(x.dtype, a.length);
-    forEachBroadcast(outShape, [permStrides], (o, offs, inner, is) => {
-      let ia = offs[0];
-      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
-    });
-    return wrap(out);
+    return stridedGather(x, perm.map((p) => shape[p]), perm.map((p) => inStrides[p]));
   },
   expand(x, shape, outShape) {
-    const a = arr(x);
-    const out = allocArray(x.dtype, sizeOf(outShape));
-    forEachBroadcast(outShape, [broadcastStrides(shape, outShape)], (o, offs, inner, is) => {
-      let ia = offs[0];
-      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
-    });
-    return wrap(out);
+    return stridedGather(x, outShape, broadcastStrides(shape, outShape)); // stride 0 on broadcast axes
   },
   slice(x, shape, starts, outShape) {
-    const a = arr(x);
     const st = stridesOf(shape);
-    let base = 0;
-    for (let i = 0; i < starts.length; i++) base += starts[i] * st[i];
-    const out = allocArray(x.dtype, sizeOf(outShape));
-    forEachBroadcast(outShape, [st], (o, offs, inner, is) => {
-      let ia = base + offs[0];
-      for (let j = 0; j < inner; j++, ia += is[0]) out[o + j] = a[ia];
-    });
-    return wrap(out);
+    return stridedGather(x, outShape, st, starts.reduce((base, s, i) => base + s * st[i], 0));
   },
   pad(x, shape, starts, outShape) {
     const a = arr(x);
