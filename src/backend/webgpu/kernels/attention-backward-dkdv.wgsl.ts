@@ -10,7 +10,7 @@
 //   dS_tj = P_tj (dO_t . v_j - Delta_t);  dk_j += scale dS_tj q_t
 // Summing over the group's heads inside the thread gives the GQA reduction without atomics.
 
-import { attentionTileRows } from './attention-forward.wgsl.js';
+import { attentionTileRows, wgslRow4 } from './attention-forward.wgsl.js';
 
 export function attentionDkDvWgsl(headDim: number): string {
   return /* wgsl */ `
@@ -38,20 +38,10 @@ var<workgroup> info: array<vec2<f32>, QT>;       // (lse, Delta) per query
 var<workgroup> ranges: array<vec2<u32>, QT>;     // [start, end) per query
 var<workgroup> anyVisible: u32;
 
-fn row4(buf: u32, base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) {
-    if (4u * e4 + c < D) {
-      switch buf {
-        case 0u: { r[c] = Q[base + 4u * e4 + c]; }
-        case 1u: { r[c] = K[base + 4u * e4 + c]; }
-        case 2u: { r[c] = V[base + 4u * e4 + c]; }
-        default: { r[c] = dO[base + 4u * e4 + c]; }
-      }
-    }
-  }
-  return r;
-}
+${wgslRow4('row4Q', 'Q')}
+${wgslRow4('row4K', 'K')}
+${wgslRow4('row4V', 'V')}
+${wgslRow4('row4dO', 'dO')}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -68,8 +58,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   var dk: array<vec4<f32>, D4>;
   var dv: array<vec4<f32>, D4>;
   for (var e4 = 0u; e4 < D4; e4++) {
-    k[e4] = row4(1u, kBase, e4);
-    v[e4] = row4(2u, kBase, e4);
+    k[e4] = row4K(kBase, e4);
+    v[e4] = row4V(kBase, e4);
     dk[e4] = vec4<f32>(0.0);
     dv[e4] = vec4<f32>(0.0);
   }
@@ -106,8 +96,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
         let t = t0 + s / D4;
         if (t < p.Tq) {
           let qBase = ((b * p.Tq + t) * p.Hq + h) * D;
-          Qs[s] = p.scale * row4(0u, qBase, s % D4);
-          Gs[s] = row4(3u, qBase, s % D4);
+          Qs[s] = p.scale * row4Q(qBase, s % D4);
+          Gs[s] = row4dO(qBase, s % D4);
         } else {
           Qs[s] = vec4<f32>(0.0);
           Gs[s] = vec4<f32>(0.0);

@@ -8,7 +8,7 @@
 //   dq_t  = scale * sum_j dS_tj k_j
 // Empty ranges give dq = 0.
 
-import { attentionTileRows } from './attention-forward.wgsl.js';
+import { attentionTileRows, wgslQueryRanges, wgslRow4 } from './attention-forward.wgsl.js';
 
 export function attentionDqWgsl(headDim: number): string {
   return /* wgsl */ `
@@ -34,26 +34,10 @@ var<workgroup> Vs: array<vec4<f32>, KT * D4>;
 var<workgroup> ranges: array<vec2<u32>, WG>;
 var<workgroup> tileRange: vec2<u32>;
 
-fn row4Q(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = Q[base + 4u * e4 + c]; } }
-  return r;
-}
-fn row4dO(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = dO[base + 4u * e4 + c]; } }
-  return r;
-}
-fn row4K(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = K[base + 4u * e4 + c]; } }
-  return r;
-}
-fn row4V(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = V[base + 4u * e4 + c]; } }
-  return r;
-}
+${wgslRow4('row4Q', 'Q')}
+${wgslRow4('row4dO', 'dO')}
+${wgslRow4('row4K', 'K')}
+${wgslRow4('row4V', 'V')}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -61,24 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let h = wid.y;
   let b = wid.z;
   let hk = h / (p.Hq / p.Hkv);
-  var start = 0u;
-  var end = 0u;
-  if (t < p.Tq) {
-    start = u32(clamp(kvStart[b * p.Tq + t], 0, i32(p.Tk)));
-    end = u32(clamp(kvEnd[b * p.Tq + t], i32(start), i32(p.Tk)));
-  }
-  ranges[lid.x] = vec2<u32>(start, end);
-  workgroupBarrier();
-  if (lid.x == 0u) {
-    var lo = p.Tk;
-    var hi = 0u;
-    for (var i = 0u; i < WG; i++) {
-      let r = ranges[i];
-      if (r.x < r.y) { lo = min(lo, r.x); hi = max(hi, r.y); }
-    }
-    tileRange = vec2<u32>(lo, hi);
-  }
-  let range = workgroupUniformLoad(&tileRange);
+${wgslQueryRanges()}
 
   let tc = min(t, p.Tq - 1u);
   let qBase = ((b * p.Tq + tc) * p.Hq + h) * D;

@@ -31,6 +31,47 @@ export function attentionTileRows(headDim: number): number {
   return rows;
 }
 
+/**
+ * WGSL template: `fn NAME(base, e4) -> vec4<f32>` reads elements 4 e4 .. 4 e4 + 3 of the D-long row of
+ * `buffer` that starts at `base`, with zeros past D (D need not be a multiple of 4). Shared by the forward,
+ * dQ and dK/dV kernels, which stage rows of Q, K, V and dO the same way.
+ */
+export function wgslRow4(name: string, buffer: string): string {
+  return `fn ${name}(base: u32, e4: u32) -> vec4<f32> {
+  var r = vec4<f32>(0.0);
+  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = ${buffer}[base + 4u * e4 + c]; } }
+  return r;
+}`;
+}
+
+/**
+ * WGSL template (statements inside main): this thread's key range [start, end) for query t of row b, clamped
+ * to [0, Tk] and empty for padding threads beyond Tq, and `range`, the union of the workgroup's non-empty
+ * ranges (the keys the workgroup must stage). Needs workgroup vars `ranges: array<vec2<u32>, WG>` and
+ * `tileRange: vec2<u32>`. Shared by the query-parallel kernels (forward and dQ).
+ */
+export function wgslQueryRanges(): string {
+  return `  // This query's clamped key range (empty for padding threads beyond Tq).
+  var start = 0u;
+  var end = 0u;
+  if (t < p.Tq) {
+    start = u32(clamp(kvStart[b * p.Tq + t], 0, i32(p.Tk)));
+    end = u32(clamp(kvEnd[b * p.Tq + t], i32(start), i32(p.Tk)));
+  }
+  ranges[lid.x] = vec2<u32>(start, end);
+  workgroupBarrier();
+  if (lid.x == 0u) {
+    var lo = p.Tk;
+    var hi = 0u;
+    for (var i = 0u; i < WG; i++) {
+      let r = ranges[i];
+      if (r.x < r.y) { lo = min(lo, r.x); hi = max(hi, r.y); }
+    }
+    tileRange = vec2<u32>(lo, hi);
+  }
+  let range = workgroupUniformLoad(&tileRange);`;
+}
+
 export function attentionForwardWgsl(headDim: number): string {
   return /* wgsl */ `
 const D = ${headDim}u;
@@ -53,22 +94,9 @@ var<workgroup> Vs: array<vec4<f32>, KT * D4>;
 var<workgroup> ranges: array<vec2<u32>, WG>;    // each thread's [start, end)
 var<workgroup> tileRange: vec2<u32>;            // union of the workgroup's ranges
 
-// 4 consecutive elements of a row starting at base (zero beyond D).
-fn q4(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = Q[base + 4u * e4 + c]; } }
-  return r;
-}
-fn k4(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = K[base + 4u * e4 + c]; } }
-  return r;
-}
-fn v4(base: u32, e4: u32) -> vec4<f32> {
-  var r = vec4<f32>(0.0);
-  for (var c = 0u; c < 4u; c++) { if (4u * e4 + c < D) { r[c] = V[base + 4u * e4 + c]; } }
-  return r;
-}
+${wgslRow4('q4', 'Q')}
+${wgslRow4('k4', 'K')}
+${wgslRow4('v4', 'V')}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
@@ -77,25 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(local_invocation_id) lid
   let b = wid.z;
   let hk = h / (p.Hq / p.Hkv);
 
-  // This query's clamped key range (empty for padding threads beyond Tq).
-  var start = 0u;
-  var end = 0u;
-  if (t < p.Tq) {
-    start = u32(clamp(kvStart[b * p.Tq + t], 0, i32(p.Tk)));
-    end = u32(clamp(kvEnd[b * p.Tq + t], i32(start), i32(p.Tk)));
-  }
-  ranges[lid.x] = vec2<u32>(start, end);
-  workgroupBarrier();
-  if (lid.x == 0u) {
-    var lo = p.Tk;
-    var hi = 0u;
-    for (var i = 0u; i < WG; i++) {
-      let r = ranges[i];
-      if (r.x < r.y) { lo = min(lo, r.x); hi = max(hi, r.y); }
-    }
-    tileRange = vec2<u32>(lo, hi);
-  }
-  let range = workgroupUniformLoad(&tileRange);
+${wgslQueryRanges()}
 
   let qBase = ((b * p.Tq + min(t, p.Tq - 1u)) * p.Hq + h) * D;
   var q: array<vec4<f32>, D4>;
