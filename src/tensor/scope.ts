@@ -15,14 +15,40 @@ export function trackTensor(t: Tensor): void {
 // [doc:scope]
 /** Runs fn; disposes the tensors it created that are neither returned (anywhere inside the result) nor kept. */
 export function scope<T>(fn: () => T): T {
-  stack.push([]);
-  let created: Tensor[] = [];
+  const created: Tensor[] = [];
+  stack.push(created);
   let result: T;
   try {
     result = fn();
   } finally {
-    created = stack.pop()!;
+    leave(created);
   }
+  release(created, result);
+  return result;
+}
+
+/** Async version of scope (for training steps that await GPU reads). */
+export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
+  const created: Tensor[] = [];
+  stack.push(created);
+  let result: T;
+  try {
+    result = await fn();
+  } finally {
+    leave(created);
+  }
+  release(created, result);
+  return result;
+}
+
+/** Removes a scope's list from the stack (by identity: an awaited scope may not be on top any more). */
+function leave(created: Tensor[]): void {
+  const i = stack.lastIndexOf(created);
+  if (i >= 0) stack.splice(i, 1);
+}
+
+/** Hands the returned tensors to the enclosing scope and disposes the rest (unless kept). */
+function release(created: Tensor[], result: unknown): void {
   const returned = new Set<Tensor>();
   collectTensors(result, returned);
   const parent = stack.length > 0 ? stack[stack.length - 1] : null;
@@ -30,28 +56,6 @@ export function scope<T>(fn: () => T): T {
     if (returned.has(t)) parent?.push(t);
     else if (!t.kept && !t.disposed) t.dispose();
   }
-  return result;
-}
-
-/** Async version of scope (for training steps that await GPU reads). */
-export async function scopeAsync<T>(fn: () => Promise<T>): Promise<T> {
-  stack.push([]);
-  const mine = stack[stack.length - 1];
-  let result: T;
-  try {
-    result = await fn();
-  } finally {
-    const i = stack.lastIndexOf(mine);
-    if (i >= 0) stack.splice(i, 1);
-  }
-  const returned = new Set<Tensor>();
-  collectTensors(result, returned);
-  const parent = stack.length > 0 ? stack[stack.length - 1] : null;
-  for (const t of mine) {
-    if (returned.has(t)) parent?.push(t);
-    else if (!t.kept && !t.disposed) t.dispose();
-  }
-  return result;
 }
 
 /** Marks tensors as kept: no scope will dispose them (parameters, optimizer state, gradients). */
