@@ -40,3 +40,31 @@ describe('tensor sources', () => {
     expect(() => sliceRows(a, 0, 1).read(8, 8)).toThrow(/outside its 12 bytes/);
   });
 });
+
+describe('safetensors opened lazily', () => {
+  it('reads any byte range of any tensor as the whole-file reader decodes it, and refuses ranges outside it', async () => {
+    const { writeSafetensors, readSafetensors } = await import('../../src/io/safetensors.js');
+    const { openSafetensors } = await import('../../src/io/safetensors-source.js');
+    const fs = await import('node:fs');
+    const os = await import('node:os');
+    const path = await import('node:path');
+    const a = Float32Array.from({ length: 12 }, (_, i) => i * 0.5);
+    const b = Int32Array.from([7, -3, 11]);
+    const bytes = writeSafetensors({ a: { dtype: 'F32', shape: [3, 4], data: a }, b: { dtype: 'I32', shape: [3], data: b } });
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'blt-src-')), 'x.safetensors');
+    fs.writeFileSync(file, bytes);
+    const src = openSafetensors(file);
+    try {
+      expect([...src.tensors.keys()].sort()).toEqual(['a', 'b']);
+      const ta = src.tensors.get('a')!;
+      expect(ta.shape).toEqual([3, 4]);
+      expect(floats(sliceRows(ta, 1, 2).read(4, 8))).toEqual([2.5, 3]);
+      expect(Array.from(new Int32Array(src.tensors.get('b')!.read(0, 12).slice().buffer))).toEqual(Array.from(readSafetensors(bytes).tensors.get('b')!.data));
+      expect(() => ta.read(40, 16)).toThrow(/x\.safetensors: tensor 'a': read of bytes \[40, 56\) is outside its 48 bytes/);
+    } finally {
+      src.close();
+    }
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4));
+    expect(() => openSafetensors(file)).toThrow(/x\.safetensors/);
+  });
+});

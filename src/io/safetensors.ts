@@ -376,7 +376,7 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>"): Safeten
 }
 
 /** Reads `length` bytes at `position` from an open file into a new buffer (looping over short reads). */
-function readExactly(fd: number, position: number, length: number, path: string): Uint8Array {
+export function readExactly(fd: number, position: number, length: number, path: string): Uint8Array {
   const buf = new Uint8Array(length);
   const CHUNK = 1 << 30; // readSync handles at most ~2 GiB per call
   let done = 0;
