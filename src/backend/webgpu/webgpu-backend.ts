@@ -2,7 +2,9 @@
 //
 // Each Storage owns one pooled GPU buffer. Every kernel records a dispatch into the context's batcher and
 // returns at once; only `download` waits for the GPU. Supported dtypes: float32 and int32 (WGSL has no f64;
-// float64 storages raise an Error naming the op). The WGSL lives in ./kernels/*.wgsl.ts, one file per kernel.
+// float64 storages raise an Error naming the op). The WGSL lives in ./kernels/*.wgsl.ts, one file per kernel;
+// a kernel's op or mode is an `override` constant whose codes are named in a table beside the kernel
+// (UNARY_CODES, REDUCE_MODES, ...; see kernels/templates.ts).
 
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
 import { registerBackend } from '../backend.js';
@@ -14,17 +16,18 @@ import { Uniforms } from './uniforms.js';
 import type { Kernel } from './pipelines.js';
 import { encodeMatmul } from './kernels/matmul.js';
 import { encodeAttention, encodeAttentionBackward } from './kernels/attention.js';
-import { UNARY_OPS, UNARY_WGSL } from './kernels/unary.wgsl.js';
-import { BINARY_OPS, BINARY_WGSL } from './kernels/binary.wgsl.js';
+import { THREADS_PER_GROUP } from './kernels/templates.js';
+import { UNARY_CODES, UNARY_WGSL } from './kernels/unary.wgsl.js';
+import { BINARY_CODES, BINARY_WGSL } from './kernels/binary.wgsl.js';
 import { WHERE_WGSL } from './kernels/where.wgsl.js';
 import { STRIDED_COPY_WGSL } from './kernels/strided-copy.wgsl.js';
-import { FILL_CAST_WGSL } from './kernels/fill-cast.wgsl.js';
-import { REDUCE_LAST_WGSL } from './kernels/reduce-last.wgsl.js';
+import { FILL_CAST_MODES, FILL_CAST_WGSL } from './kernels/fill-cast.wgsl.js';
+import { REDUCE_MODES, REDUCE_LAST_WGSL } from './kernels/reduce-last.wgsl.js';
 import { SOFTMAX_WGSL } from './kernels/softmax.wgsl.js';
 import { PICK_SCATTER_WGSL } from './kernels/pick-scatter.wgsl.js';
 import { ROWS_WGSL } from './kernels/rows.wgsl.js';
-import { SEGMENT_MAX_WGSL } from './kernels/segment-max.wgsl.js';
-import { RMSNORM_WGSL } from './kernels/rmsnorm.wgsl.js';
+import { SEGMENT_MAX_MODES, SEGMENT_MAX_WGSL } from './kernels/segment-max.wgsl.js';
+import { RMSNORM_MODES, RMSNORM_WGSL } from './kernels/rmsnorm.wgsl.js';
 import { ROPE_WGSL } from './kernels/rope.wgsl.js';
 import { ADAMW_WGSL } from './kernels/adamw.wgsl.js';
 
@@ -43,8 +46,14 @@ export class WebGpuStorage implements Storage {
   ) {}
 }
 
-/** Threads-per-element launch: 256 threads per group, folded to 2-D. */
-const grid1d = (n: number) => foldGroups(Math.ceil(n / 256));
+/** Threads-per-element launch: THREADS_PER_GROUP (256) threads per group, folded to 2-D. */
+const grid1d = (n: number) => foldGroups(Math.ceil(n / THREADS_PER_GROUP));
+
+/** The code of `op` in a kernel's code table, or a clear error for an op the kernel does not have. */
+function codeOf(table: Readonly<Record<string, number>>, op: string, kernel: string): number {
+  if (!Object.hasOwn(table, op)) throw new Error(`webgpu ${kernel}: unknown op '${op}'`);
+  return table[op];
+}
 
 /** Pack a shape and stride lists for the rank <= 8 indexing kernels (two vec4<u32> per list). */
 function packDims(u: Uniforms, op: string, shape: Shape, ...strides: number[][]): void {
@@ -91,7 +100,7 @@ export class WebGpuBackend implements Backend {
   }
 
   private fillBits(out: WebGpuStorage, bits: number): void {
-    this.run('fill_cast', FILL_CAST_WGSL, { MODE: 0 }, [this.dummy[0], out.buffer], new Uniforms().u32(out.length).u32(bits >>> 0).u32(0).u32(0), grid1d(out.length));
+    this.run('fill_cast', FILL_CAST_WGSL, { MODE: FILL_CAST_MODES.fill }, [this.dummy[0], out.buffer], new Uniforms().u32(out.length).u32(bits >>> 0).u32(0).u32(0), grid1d(out.length));
   }
 
   // ---- memory -------------------------------------------------------------------------------------------
@@ -135,7 +144,7 @@ export class WebGpuBackend implements Backend {
     if (x.dtype === dtype) {
       if (x.length > 0) this.ctx.batcher.copy(xb, 0, out.buffer, 0, x.length * 4);
     } else {
-      const mode = dtype === 'int32' ? 1 : 2;
+      const mode = dtype === 'int32' ? FILL_CAST_MODES.floatToInt : FILL_CAST_MODES.intToFloat;
       this.run('fill_cast', FILL_CAST_WGSL, { MODE: mode }, [xb, out.buffer], new Uniforms().u32(x.length).u32(0).u32(0).u32(0), grid1d(x.length));
     }
     return out;
@@ -150,22 +159,21 @@ export class WebGpuBackend implements Backend {
   }
 
   unary(op: UnaryOp, x: Storage): Storage {
-    const code = UNARY_OPS.indexOf(op);
-    if (code < 0 || code > 12) throw new Error(`webgpu unary: unknown op '${op}'`);
-    return this.unaryCode(code, x, 0, 0, `unary ${op}`);
+    const name: string = op;   // affine and powScalar share the kernel but take scalars: methods of their own
+    if (name === 'affine' || name === 'powScalar') throw new Error(`webgpu unary: unknown op '${op}'`);
+    return this.unaryCode(codeOf(UNARY_CODES, op, 'unary'), x, 0, 0, `unary ${op}`);
   }
 
   powScalar(x: Storage, p: number): Storage {
-    return this.unaryCode(UNARY_OPS.indexOf('powScalar'), x, p, 0, 'powScalar');
+    return this.unaryCode(UNARY_CODES.powScalar, x, p, 0, 'powScalar');
   }
 
   affine(x: Storage, alpha: number, beta: number): Storage {
-    return this.unaryCode(UNARY_OPS.indexOf('affine'), x, alpha, beta, 'affine');
+    return this.unaryCode(UNARY_CODES.affine, x, alpha, beta, 'affine');
   }
 
   binary(op: BinaryOp, a: Storage, aShape: Shape, b: Storage, bShape: Shape, outShape: Shape): Storage {
-    const code = BINARY_OPS.indexOf(op);
-    if (code < 0) throw new Error(`webgpu binary: unknown op '${op}'`);
+    const code = codeOf(BINARY_CODES, op, 'binary');
     const n = sizeOf(outShape);
     const out = this.alloc(n, 'float32', `binary ${op}`);
     const u = new Uniforms().u32(n).u32(outShape.length).u32(INF_BITS).u32(0);
@@ -187,23 +195,23 @@ export class WebGpuBackend implements Backend {
   private reduce(mode: number, x: Storage, rows: number, cols: number, op: string): { values: WebGpuStorage; argmax: WebGpuStorage | undefined } {
     const xb = this.f32(x, op);
     const values = this.alloc(rows, 'float32', op);
-    const argmax = mode === 2 ? this.alloc(rows, 'int32', op) : undefined;
+    const argmax = mode === REDUCE_MODES.max ? this.alloc(rows, 'int32', op) : undefined;
     const u = new Uniforms().u32(rows).u32(cols).u32(NEG_INF_BITS).u32(0);
     this.run('reduce_last', REDUCE_LAST_WGSL, { MODE: mode }, [xb, values.buffer, argmax?.buffer ?? this.dummy[0]], u, foldGroups(rows));
     return { values, argmax };
   }
 
   sumLast(x: Storage, rows: number, cols: number): Storage {
-    return this.reduce(0, x, rows, cols, 'sumLast').values;
+    return this.reduce(REDUCE_MODES.sum, x, rows, cols, 'sumLast').values;
   }
 
   maxLast(x: Storage, rows: number, cols: number): { values: Storage; argmax: Storage } {
-    const r = this.reduce(2, x, rows, cols, 'maxLast');
+    const r = this.reduce(REDUCE_MODES.max, x, rows, cols, 'maxLast');
     return { values: r.values, argmax: r.argmax! };
   }
 
   sumSquares(x: Storage): Storage {
-    return this.reduce(1, x, 1, x.length, 'sumSquares').values;
+    return this.reduce(REDUCE_MODES.sumSquares, x, 1, x.length, 'sumSquares').values;
   }
 
   scatterLast(g: Storage, idx: Storage, rows: number, cols: number): Storage {
@@ -309,9 +317,9 @@ export class WebGpuBackend implements Backend {
     this.fillBits(argmax, INT32_MAX);
     const u = () => new Uniforms().u32(N).u32(D).u32(S).u32(0);
     const bufs = [xb, sb, keys.buffer, argmax.buffer, values.buffer];
-    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: 0 }, bufs, u(), grid1d(N * D));
-    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: 1 }, bufs, u(), grid1d(N * D));
-    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: 2 }, bufs, u(), grid1d(S * D));
+    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: SEGMENT_MAX_MODES.keys }, bufs, u(), grid1d(N * D));
+    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: SEGMENT_MAX_MODES.firstArg }, bufs, u(), grid1d(N * D));
+    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: SEGMENT_MAX_MODES.values }, bufs, u(), grid1d(S * D));
     this.dispose(keys);
     return { values, argmax };
   }
@@ -321,7 +329,7 @@ export class WebGpuBackend implements Backend {
     this.fillBits(out, 0);
     const u = new Uniforms().u32(N).u32(D).u32(S).u32(0);
     const bufs = [this.f32(g, 'segmentMaxBackward'), this.dummy[0], this.dummy[1], this.i32(argmax, 'segmentMaxBackward'), out.buffer];
-    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: 3 }, bufs, u, grid1d(S * D));
+    this.run('segment_max', SEGMENT_MAX_WGSL, { MODE: SEGMENT_MAX_MODES.backward }, bufs, u, grid1d(S * D));
     return out;
   }
 
@@ -330,7 +338,7 @@ export class WebGpuBackend implements Backend {
     const y = this.alloc(rows * D, 'float32', 'rmsNorm');
     const rstd = this.alloc(rows, 'float32', 'rmsNorm');
     const u = new Uniforms().u32(rows).u32(D).f32(eps).u32(0);
-    this.run('rmsnorm', RMSNORM_WGSL, { MODE: 0 }, [this.f32(x, 'rmsNorm'), this.f32(w, 'rmsNorm'), this.dummy[0], y.buffer, rstd.buffer], u, foldGroups(rows));
+    this.run('rmsnorm', RMSNORM_WGSL, { MODE: RMSNORM_MODES.forward }, [this.f32(x, 'rmsNorm'), this.f32(w, 'rmsNorm'), this.dummy[0], y.buffer, rstd.buffer], u, foldGroups(rows));
     return { y, rstd };
   }
 
@@ -340,8 +348,8 @@ export class WebGpuBackend implements Backend {
     const dw = this.alloc(D, 'float32', op);
     const bufs = (out: GPUBuffer) => [this.f32(x, op), this.f32(w, op), this.f32(dy, op), out, this.f32(rstd, op)];
     const u = () => new Uniforms().u32(rows).u32(D).f32(0).u32(0);
-    this.run('rmsnorm', RMSNORM_WGSL, { MODE: 1 }, bufs(dx.buffer), u(), foldGroups(rows));
-    this.run('rmsnorm', RMSNORM_WGSL, { MODE: 2 }, bufs(dw.buffer), u(), foldGroups(Math.ceil(D / 64)));
+    this.run('rmsnorm', RMSNORM_WGSL, { MODE: RMSNORM_MODES.dx }, bufs(dx.buffer), u(), foldGroups(rows));
+    this.run('rmsnorm', RMSNORM_WGSL, { MODE: RMSNORM_MODES.dw }, bufs(dw.buffer), u(), foldGroups(Math.ceil(D / 64)));
     return { dx, dw };
   }
 

@@ -4,6 +4,8 @@
 //   m = b1 m + (1 - b1) g ;  v = b2 v + (1 - b2) g^2
 //   p = p - lr * (m / bc1) / (sqrt(v / bc2) + eps),  bc1 = 1 - b1^t, bc2 = 1 - b2^t (computed on the host in f64)
 
+import { wgslMainPerThread } from './templates.js';
+
 export const ADAMW_WGSL = /* wgsl */ `
 struct Params {
   n: u32, lr: f32, beta1: f32, beta2: f32,
@@ -16,10 +18,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> M: array<f32>;
 @group(0) @binding(4) var<storage, read_write> V: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('i')}
   if (i >= p.n) { return; }
   let g = G[i] * p.gradScale;
   let pi = P[i] * p.decay;

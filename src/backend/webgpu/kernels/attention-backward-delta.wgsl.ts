@@ -9,6 +9,11 @@
 // (BLT meets this in every length-1 patch of the encoder cross-attention and at t = 0 of causal masks;
 // a rounding residue there would be amplified to a full learning-rate step by AdamW).
 
+import { wgslMainPerThread } from './templates.js';
+
+/** Rows (threads) per workgroup; the host launches ceil(rows / 64) groups. */
+export const DELTA_ROWS_PER_GROUP = 64;
+
 export const ATTENTION_DELTA_WGSL = /* wgsl */ `
 struct Params { B: u32, Tq: u32, Hq: u32, D: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
@@ -25,10 +30,7 @@ fn row4(isDo: bool, base: u32, e4: u32) -> vec4<f32> {
   return r;
 }
 
-@compute @workgroup_size(64)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let row = (wid.y * nwg.x + wid.x) * 64u + lid.x;   // row = (b * Tq + t) * Hq + h
+${wgslMainPerThread('row', DELTA_ROWS_PER_GROUP)}   // row = (b * Tq + t) * Hq + h
   if (row >= p.B * p.Tq * p.Hq) { return; }
   var acc = vec4<f32>(0.0);
   for (var e4 = 0u; 4u * e4 < p.D; e4++) { acc = fma(row4(true, row * p.D, e4), row4(false, row * p.D, e4), acc); }

@@ -7,7 +7,7 @@ import type { WebGpuContext } from '../context.js';
 import { foldGroups, MAX_GROUPS_PER_DIM } from '../dispatch.js';
 import { Uniforms } from '../uniforms.js';
 import { ATTENTION_MAX_HEAD_DIM, attentionForwardWgsl } from './attention-forward.wgsl.js';
-import { ATTENTION_DELTA_WGSL } from './attention-backward-delta.wgsl.js';
+import { ATTENTION_DELTA_WGSL, DELTA_ROWS_PER_GROUP } from './attention-backward-delta.wgsl.js';
 import { attentionDqWgsl } from './attention-backward-dq.wgsl.js';
 import { attentionDkDvWgsl } from './attention-backward-dkdv.wgsl.js';
 
@@ -76,7 +76,7 @@ export function encodeAttentionDelta(
     { name: 'attention_bwd_delta', wgsl: ATTENTION_DELTA_WGSL },
     [out, dOut, delta],
     new Uniforms().u32(s.B).u32(s.Tq).u32(s.Hq).u32(s.D).bytes(),
-    foldGroups(Math.ceil(rows / 64)),
+    foldGroups(Math.ceil(rows / DELTA_ROWS_PER_GROUP)),
   );
 }
 

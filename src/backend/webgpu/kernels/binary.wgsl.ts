@@ -4,11 +4,19 @@
 // multi-index over the output shape (rank <= 8) and dots it with each operand's broadcast strides (0 on
 // broadcast axes) to find ia and ib. Shapes and strides travel in the uniform buffer as vec4 groups.
 // Comparisons return 1.0 / 0.0; maximum/minimum return `a` when it is NaN (as the CPU backend does).
+// The op is the `override` constant OP, with codes named (OP_ADD, ...) from BINARY_CODES (templates.ts).
 
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'pow', 'gt', 'ge', 'eq'] as const;
+import type { BinaryOp } from '../../backend.js';
+import { wgslCodes, wgslMainPerThread } from './templates.js';
+
+/** The code of each op for the `OP` override (the host passes `{ OP: BINARY_CODES[op] }`; the WGSL says OP_ADD). */
+export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, ge: 8, eq: 9,
+};
 
 export const BINARY_WGSL = /* wgsl */ `
-override OP: u32 = 0u;
+override OP: u32;
+${wgslCodes('OP', BINARY_CODES)}
 
 struct Params {
   n: u32, rank: u32, infBits: u32, pad: u32,
@@ -36,23 +44,20 @@ fn powReal(x: f32, y: f32) -> f32 {
 
 fn apply(a: f32, b: f32) -> f32 {
   switch OP {
-    case 0u: { return a + b; }
-    case 1u: { return a - b; }
-    case 2u: { return a * b; }
-    case 3u: { return a / b; }
-    case 4u: { return select(b, a, a >= b || a != a); }
-    case 5u: { return select(b, a, a <= b || a != a); }
-    case 6u: { return powReal(a, b); }
-    case 7u: { return select(0.0, 1.0, a > b); }
-    case 8u: { return select(0.0, 1.0, a >= b); }
-    default: { return select(0.0, 1.0, a == b); }
+    case OP_ADD: { return a + b; }
+    case OP_SUB: { return a - b; }
+    case OP_MUL: { return a * b; }
+    case OP_DIV: { return a / b; }
+    case OP_MAXIMUM: { return select(b, a, a >= b || a != a); }
+    case OP_MINIMUM: { return select(b, a, a <= b || a != a); }
+    case OP_POW: { return powReal(a, b); }
+    case OP_GT: { return select(0.0, 1.0, a > b); }
+    case OP_GE: { return select(0.0, 1.0, a >= b); }
+    case OP_EQ, default: { return select(0.0, 1.0, a == b); }
   }
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
   var rem = o;
   var ia = 0u;

@@ -2,6 +2,8 @@
 //   SCATTER = false (pick):    out[r] = idx[r] < 0 ? 0 : x[r, idx[r]]            (one thread per row)
 //   SCATTER = true  (scatter): out[r, c] = (c == idx[r]) ? x[r] : 0              (one thread per element)
 
+import { wgslMainPerThread } from './templates.js';
+
 export const PICK_SCATTER_WGSL = /* wgsl */ `
 override SCATTER: bool = false;
 
@@ -11,10 +13,7 @@ struct Params { rows: u32, cols: u32, pad0: u32, pad1: u32 }
 @group(0) @binding(2) var<storage, read> Idx: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('i')}
   if (SCATTER) {
     if (i >= p.rows * p.cols) { return; }
     let r = i / p.cols;

@@ -3,13 +3,19 @@
 // One workgroup of 256 threads per row (rows folded into a 2-D grid). Thread i accumulates columns
 // i, i + 256, i + 512, ... and the 256 partial results are combined by a tree reduction in workgroup
 // memory (log2 256 = 8 halving steps with a barrier each).
-//   MODE 0: out[r] = sum_c x[r, c]
-//   MODE 1: out[r] = sum_c x[r, c]^2            (sumSquares, with rows = 1)
-//   MODE 2: out[r] = max_c x[r, c], arg[r] = first c attaining it (-inf and -1 for cols = 0)
+// The `override` MODE (codes in REDUCE_MODES) picks what a row reduces to:
+//   sum:         out[r] = sum_c x[r, c]
+//   sumSquares:  out[r] = sum_c x[r, c]^2            (with rows = 1: the squared norm of a whole tensor)
+//   max:         out[r] = max_c x[r, c], arg[r] = first c attaining it (-inf and -1 for cols = 0)
 // Error: a sum of n terms in any order is within gamma_n * sum |x| of the exact sum.
 
+import { wgslCodes, wgslMainPerGroup } from './templates.js';
+
+export const REDUCE_MODES = { sum: 0, sumSquares: 1, max: 2 } as const;
+
 export const REDUCE_LAST_WGSL = /* wgsl */ `
-override MODE: u32 = 0u;
+override MODE: u32;
+${wgslCodes('MODE', REDUCE_MODES)}
 const WG = 256u;
 
 struct Params { rows: u32, cols: u32, negInfBits: u32, pad: u32 }
@@ -21,10 +27,7 @@ struct Params { rows: u32, cols: u32, negInfBits: u32, pad: u32 }
 var<workgroup> vals: array<f32, WG>;
 var<workgroup> args: array<i32, WG>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let r = wid.y * nwg.x + wid.x;   // uniform per workgroup
+${wgslMainPerGroup('r', 'WG')}
   if (r >= p.rows) { return; }
   let base = r * p.cols;
   let negInf = bitcast<f32>(p.negInfBits);
@@ -33,16 +36,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var bestArg = -1;
   for (var c = lid.x; c < p.cols; c += WG) {
     let x = X[base + c];
-    if (MODE == 0u) { acc += x; }
-    else if (MODE == 1u) { acc = fma(x, x, acc); }
+    if (MODE == MODE_SUM) { acc += x; }
+    else if (MODE == MODE_SUM_SQUARES) { acc = fma(x, x, acc); }
     else if (bestArg < 0 || x > best) { best = x; bestArg = i32(c); }
   }
-  if (MODE == 2u) { vals[lid.x] = best; } else { vals[lid.x] = acc; }
+  if (MODE == MODE_MAX) { vals[lid.x] = best; } else { vals[lid.x] = acc; }
   args[lid.x] = bestArg;
   workgroupBarrier();
   for (var half = WG / 2u; half > 0u; half /= 2u) {
     if (lid.x < half) {
-      if (MODE == 2u) {
+      if (MODE == MODE_MAX) {
         // Keep the larger value; on a tie keep the smaller column (the first maximum).
         let oa = args[lid.x + half];
         let ov = vals[lid.x + half];
@@ -59,7 +62,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
   if (lid.x == 0u) {
     Out[r] = vals[0];
-    if (MODE == 2u) { Arg[r] = args[0]; }
+    if (MODE == MODE_MAX) { Arg[r] = args[0]; }
   }
 }
 `;

@@ -1,31 +1,34 @@
 // rmsnorm.wgsl.ts — fused RMSNorm forward and backward over rows of length D (float32).
 //
-// Forward (MODE 0), one workgroup of 64 threads per row (folded grid):
-//   rstd = 1 / sqrt(mean_d x_d^2 + eps) ;  y_d = w_d * (x_d * rstd)
-// Backward dx (MODE 1), one workgroup per row; with dot = sum_e w_e dy_e x_e:
-//   dx_d = rstd * w_d * dy_d - (rstd^3 * dot / D) * x_d
-// Backward dw (MODE 2), one thread per column d (256 per workgroup):  dw_d = sum_r dy_rd x_rd rstd_r
+// The `override` MODE (codes in RMSNORM_MODES) picks the pass:
+//   forward, one workgroup of 64 threads per row (folded grid):
+//     rstd = 1 / sqrt(mean_d x_d^2 + eps) ;  y_d = w_d * (x_d * rstd)
+//   dx, one workgroup per row; with dot = sum_e w_e dy_e x_e:
+//     dx_d = rstd * w_d * dy_d - (rstd^3 * dot / D) * x_d
+//   dw, one thread per column d (64 per workgroup):  dw_d = sum_r dy_rd x_rd rstd_r
 // Row sums use strided partial sums plus a tree reduction in workgroup memory.
 
+import { wgslCodes, wgslMainPerGroup } from './templates.js';
+
+export const RMSNORM_MODES = { forward: 0, dx: 1, dw: 2 } as const;
+
 export const RMSNORM_WGSL = /* wgsl */ `
-override MODE: u32 = 0u;
+override MODE: u32;
+${wgslCodes('MODE', RMSNORM_MODES)}
 const WG = 64u;
 
 struct Params { rows: u32, D: u32, eps: f32, pad: u32 }
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
-@group(0) @binding(3) var<storage, read> DY: array<f32>;         // unused by MODE 0 (bind any buffer)
-@group(0) @binding(4) var<storage, read_write> Out: array<f32>;  // y (MODE 0), dx (MODE 1), dw (MODE 2)
-@group(0) @binding(5) var<storage, read_write> Rstd: array<f32>; // written by MODE 0, read by MODE 1, 2
+@group(0) @binding(3) var<storage, read> DY: array<f32>;         // unused by the forward (bind any buffer)
+@group(0) @binding(4) var<storage, read_write> Out: array<f32>;  // y (forward), dx or dw
+@group(0) @binding(5) var<storage, read_write> Rstd: array<f32>; // written by the forward, read by dx and dw
 
 var<workgroup> red: array<f32, WG>;
 
-@compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let g = wid.y * nwg.x + wid.x;
-  if (MODE == 2u) {
+${wgslMainPerGroup('g', 'WG')}
+  if (MODE == MODE_DW) {
     let d = g * WG + lid.x;
     if (d < p.D) {
       var acc = 0.0;
@@ -40,7 +43,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var acc = 0.0;
   for (var d = lid.x; d < p.D; d += WG) {
     let x = X[base + d];
-    if (MODE == 0u) { acc = fma(x, x, acc); } else { acc += W[d] * DY[base + d] * x; }
+    if (MODE == MODE_FORWARD) { acc = fma(x, x, acc); } else { acc += W[d] * DY[base + d] * x; }
   }
   red[lid.x] = acc;
   workgroupBarrier();
@@ -49,11 +52,11 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   let total = red[0];
-  if (MODE == 0u) {
+  if (MODE == MODE_FORWARD) {
     let rs = 1.0 / sqrt(total / f32(p.D) + p.eps);
     for (var d = lid.x; d < p.D; d += WG) { Out[base + d] = W[d] * (X[base + d] * rs); }
     if (lid.x == 0u) { Rstd[r] = rs; }
-  } else {
+  } else if (MODE == MODE_DX) {
     let rs = Rstd[r];
     let c = rs * rs * rs * total / f32(p.D);
     for (var d = lid.x; d < p.D; d += WG) { Out[base + d] = rs * W[d] * DY[base + d] - c * X[base + d]; }

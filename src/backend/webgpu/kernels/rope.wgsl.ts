@@ -8,6 +8,8 @@
 // Cody-Waite constant (each k * P_i exact for |k| < 2^15) and evaluates Cephes' single-precision minimax
 // polynomials on [-pi/4, pi/4] (error a few ULP).
 
+import { wgslMainPerThread } from './templates.js';
+
 export const ROPE_WGSL = /* wgsl */ `
 override INVERSE: bool = false;
 
@@ -34,10 +36,7 @@ fn sincos(a: f32) -> vec2<f32> {
   }
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let e = (wid.y * nwg.x + wid.x) * 256u + lid.x;   // pair index over [B, T, H, Dh/2]
+${wgslMainPerThread('e')}   // pair index over [B, T, H, Dh/2]
   let half = p.Dh / 2u;
   if (e >= p.B * p.T * p.H * half) { return; }
   let t = e % half;

@@ -5,6 +5,8 @@
 // on the float's bit pattern (WGSL has no float atomics). The summation order is therefore not fixed;
 // any order stays within gamma_n * sum |g| of the exact sum (n = rows sharing the id).
 
+import { wgslMainPerThread } from './templates.js';
+
 export const ROWS_WGSL = /* wgsl */ `
 override SCATTER: bool = false;
 
@@ -14,10 +16,7 @@ struct Params { n: u32, D: u32, V: u32, pad: u32 }
 @group(0) @binding(2) var<storage, read> Ids: array<i32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<atomic<u32>>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let e = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('e')}
   if (e >= p.n * p.D) { return; }
   let i = e / p.D;
   let d = e % p.D;

@@ -1,9 +1,12 @@
 // strided-copy.wgsl.ts — the movement ops (permute, expand, slice, pad) as one strided copy of 32-bit words.
 //
-// The kernel walks an iteration shape (rank <= 8) in row-major order; element o has multi-index idx and
+// One thread per element o of an iteration shape (rank <= 8) walked in row-major order (256 per workgroup,
+// folded 2-D grid); element o has multi-index idx and
 // strided offset s(o) = base + sum_d idx_d * stride_d. GATHER (permute/expand/slice) does
 // out[o] = x[s(o)]; SCATTER (pad, into a zero-filled output) does out[s(o)] = x[o]. Values are copied as
 // u32 bit patterns, so the same kernel moves float32 and int32 tensors unchanged.
+
+import { wgslMainPerThread } from './templates.js';
 
 export const STRIDED_COPY_WGSL = /* wgsl */ `
 override SCATTER: bool = false;
@@ -17,10 +20,7 @@ struct Params {
 @group(0) @binding(1) var<storage, read> X: array<u32>;
 @group(0) @binding(2) var<storage, read_write> Out: array<u32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
   var rem = o;
   var s = p.base;

@@ -1,19 +1,24 @@
 // unary.wgsl.ts — elementwise float32 maps y[i] = f(x[i]): the Backend's unary ops, affine and powScalar.
 //
-// One thread per element, 256 per workgroup, launched on a folded 2-D grid (dispatch.ts). The op is an
-// `override` constant, so each op compiles to its own specialised pipeline with no runtime branching.
+// One thread per element, 256 per workgroup, launched on a folded 2-D grid (dispatch.ts); thread i computes
+// y[i]. The op is the `override` constant OP, so each op compiles to its own specialised pipeline with no
+// runtime branching; its codes are named (OP_EXP, ...) from UNARY_CODES below (templates.ts).
 // Numerically careful forms: sigmoid never takes exp of a large positive number; tanh saturates to ±1
 // for |x| >= 10 (where it equals ±1 in f32) instead of risking inf/inf; pow follows Math.pow for negative
 // bases with integer exponents (WGSL's pow is undefined for x < 0).
 
-/** Op codes of the `OP` override, in this order. */
-export const UNARY_OPS = [
-  'neg', 'exp', 'log', 'sqrt', 'rsqrt', 'tanh', 'sigmoid', 'relu', 'silu', 'abs', 'sign', 'square', 'reciprocal',
-  'affine', 'powScalar',
-] as const;
+import type { UnaryOp } from '../../backend.js';
+import { wgslCodes, wgslMainPerThread } from './templates.js';
+
+/** The code of each op for the `OP` override (the host passes `{ OP: UNARY_CODES[op] }`; the WGSL says OP_EXP). */
+export const UNARY_CODES: Readonly<Record<UnaryOp | 'affine' | 'powScalar', number>> = {
+  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, relu: 7, silu: 8, abs: 9, sign: 10,
+  square: 11, reciprocal: 12, affine: 13, powScalar: 14,
+};
 
 export const UNARY_WGSL = /* wgsl */ `
-override OP: u32 = 0u;
+override OP: u32;
+${wgslCodes('OP', UNARY_CODES)}
 
 // a, b: the scalars of affine (y = x a + b) and powScalar (y = x ** a); infBits = bits of +inf.
 struct Params { n: u32, a: f32, b: f32, infBits: u32 }
@@ -43,28 +48,25 @@ fn powReal(x: f32, y: f32) -> f32 {
 
 fn apply(x: f32) -> f32 {
   switch OP {
-    case 0u: { return -x; }
-    case 1u: { return exp(x); }
-    case 2u: { return log(x); }
-    case 3u: { return sqrt(x); }
-    case 4u: { return 1.0 / sqrt(x); }
-    case 5u: { if (abs(x) < 10.0) { return tanh(x); } return sign(x); }
-    case 6u: { return sigmoid(x); }
-    case 7u: { return select(0.0, x, x > 0.0); }
-    case 8u: { return x * sigmoid(x); }
-    case 9u: { return abs(x); }
-    case 10u: { return sign(x); }
-    case 11u: { return x * x; }
-    case 12u: { return 1.0 / x; }
-    case 13u: { return x * p.a + p.b; }
-    default: { return powReal(x, p.a); }
+    case OP_NEG: { return -x; }
+    case OP_EXP: { return exp(x); }
+    case OP_LOG: { return log(x); }
+    case OP_SQRT: { return sqrt(x); }
+    case OP_RSQRT: { return 1.0 / sqrt(x); }
+    case OP_TANH: { if (abs(x) < 10.0) { return tanh(x); } return sign(x); }
+    case OP_SIGMOID: { return sigmoid(x); }
+    case OP_RELU: { return select(0.0, x, x > 0.0); }
+    case OP_SILU: { return x * sigmoid(x); }
+    case OP_ABS: { return abs(x); }
+    case OP_SIGN: { return sign(x); }
+    case OP_SQUARE: { return x * x; }
+    case OP_RECIPROCAL: { return 1.0 / x; }
+    case OP_AFFINE: { return x * p.a + p.b; }
+    case OP_POW_SCALAR, default: { return powReal(x, p.a); }
   }
 }
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('i')}
   if (i >= p.n) { return; }
   Y[i] = apply(X[i]);
 }

@@ -1,4 +1,9 @@
-// where.wgsl.ts — out[o] = cond[ic] != 0 ? a[ia] : b[ib] with broadcasting (same indexing as binary.wgsl.ts).
+// where.wgsl.ts — out[o] = cond[ic] != 0 ? a[ia] : b[ib] with broadcasting, float32.
+//
+// One thread per output element o (256 per workgroup, folded 2-D grid), indexed as in binary.wgsl.ts: o as
+// a multi-index over the output shape (rank <= 8), dotted with each operand's broadcast strides.
+
+import { wgslMainPerThread } from './templates.js';
 
 export const WHERE_WGSL = /* wgsl */ `
 struct Params {
@@ -14,10 +19,7 @@ struct Params {
 @group(0) @binding(3) var<storage, read> B: array<f32>;
 @group(0) @binding(4) var<storage, read_write> Out: array<f32>;
 
-@compute @workgroup_size(256)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
-  let o = (wid.y * nwg.x + wid.x) * 256u + lid.x;
+${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
   var rem = o;
   var ic = 0u;
