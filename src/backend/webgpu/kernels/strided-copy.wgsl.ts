@@ -1,10 +1,10 @@
 // strided-copy.wgsl.ts — the movement ops (permute, expand, slice, pad) as one strided copy of 32-bit words.
 //
-// One thread per element o of an iteration shape (rank <= 8) walked in row-major order (256 per workgroup,
-// folded 2-D grid); element o has multi-index idx and
-// strided offset s(o) = base + sum_d idx_d * stride_d. GATHER (permute/expand/slice) does
-// out[o] = x[s(o)]; SCATTER (pad, into a zero-filled output) does out[s(o)] = x[o]. Values are copied as
-// u32 bit patterns, so the same kernel moves float32 and int32 tensors unchanged.
+// One thread per element o of an iteration shape (rank <= 8), 256 per workgroup on a folded 2-D grid.
+// Element o (row-major) has multi-index idx and strided offset s(o) = base + sum_d idx_d * stride_d.
+// GATHER (permute/expand/slice) does out[o] = x[s(o)]; SCATTER (pad, into a zero-filled output) does
+// out[s(o)] = x[o]. Values are copied as u32 bit patterns, so the same kernel moves float32 and int32
+// tensors unchanged.
 
 import { wgslMainPerThread } from './templates.js';
 
