@@ -71,7 +71,7 @@ describe('webgpu matmul', () => {
     expect(() => encodeMatmul(ctx, ctx.createBuffer(64), ctx.createBuffer(64), ctx.createBuffer(64), { batch: 1, M: 2, K: 3, N: 4, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 }, 'vec4')).toThrow(/vec4 kernel needs/);
   });
 
-  it('naive kernel equals the f64 reference', async () => {
+  it('naive kernel (the plain reference kernel, never chosen by the backend) equals the f64 reference', async () => {
     const ctx = gpu();
     if (!ctx) return;
     await fc.assert(fc.asyncProperty(shapeArb, (r) => check(ctx, toShape(r), r.seed, 'naive')), { numRuns: 15 });

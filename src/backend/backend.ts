@@ -24,12 +24,10 @@ export interface Storage {
   readonly length: number;
 }
 
-export type UnaryOp =
-  | 'neg' | 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu' | 'silu' | 'abs'
-  | 'sign' | 'square' | 'reciprocal';
+export type UnaryOp = 'exp' | 'log' | 'sqrt' | 'rsqrt' | 'tanh' | 'sigmoid' | 'relu' | 'silu' | 'abs' | 'sign';
 
 /** Binary ops with broadcasting. Comparisons return 1.0 / 0.0 in the float dtype of the inputs. */
-export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'pow' | 'gt' | 'ge' | 'eq';
+export type BinaryOp = 'add' | 'sub' | 'mul' | 'div' | 'maximum' | 'minimum' | 'gt' | 'ge' | 'eq';
 
 export interface AttentionDims {
   B: number; Tq: number; Tk: number; Hq: number; Hkv: number; D: number; scale: number;

@@ -44,7 +44,6 @@ const floatLike = (like: Storage, n: number): FloatArray =>
 function unaryLoop(op: UnaryOp, a: FloatArray, out: FloatArray): void {
   const n = a.length;
   switch (op) {
-    case 'neg': for (let i = 0; i < n; i++) out[i] = -a[i]; return;
     case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(a[i]); return;
     case 'log': for (let i = 0; i < n; i++) out[i] = Math.log(a[i]); return;
     case 'sqrt': for (let i = 0; i < n; i++) out[i] = Math.sqrt(a[i]); return;
@@ -55,8 +54,6 @@ function unaryLoop(op: UnaryOp, a: FloatArray, out: FloatArray): void {
     case 'silu': for (let i = 0; i < n; i++) out[i] = a[i] / (1 + Math.exp(-a[i])); return;
     case 'abs': for (let i = 0; i < n; i++) out[i] = Math.abs(a[i]); return;
     case 'sign': for (let i = 0; i < n; i++) out[i] = a[i] > 0 ? 1 : a[i] < 0 ? -1 : 0; return;
-    case 'square': for (let i = 0; i < n; i++) out[i] = a[i] * a[i]; return;
-    case 'reciprocal': for (let i = 0; i < n; i++) out[i] = 1 / a[i]; return;
   }
   throw new Error(`cpu unary: unknown op '${String(op)}'`);
 }
@@ -68,7 +65,6 @@ const binaryFns: Record<BinaryOp, (a: number, b: number) => number> = {
   div: (a, b) => a / b,
   maximum: (a, b) => (a >= b || Number.isNaN(a) ? a : b),
   minimum: (a, b) => (a <= b || Number.isNaN(a) ? a : b),
-  pow: (a, b) => Math.pow(a, b),
   gt: (a, b) => (a > b ? 1 : 0),
   ge: (a, b) => (a >= b ? 1 : 0),
   eq: (a, b) => (a === b ? 1 : 0),

@@ -176,7 +176,7 @@ export class WebGpuBackend implements Backend {
     const code = codeOf(BINARY_CODES, op, 'binary');
     const n = sizeOf(outShape);
     const out = this.alloc(n, 'float32', `binary ${op}`);
-    const u = new Uniforms().u32(n).u32(outShape.length).u32(INF_BITS).u32(0);
+    const u = new Uniforms().u32(n).u32(outShape.length).u32(0).u32(0);
     packDims(u, `binary ${op}`, outShape, broadcastStrides(aShape, outShape), broadcastStrides(bShape, outShape));
     this.run('binary', BINARY_WGSL, { OP: code }, [this.f32(a, op), this.f32(b, op), out.buffer], u, grid1d(n));
     return out;

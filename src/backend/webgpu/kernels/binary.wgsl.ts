@@ -11,7 +11,7 @@ import { wgslCodes, wgslMainPerThread } from './templates.js';
 
 /** The code of each op for the `OP` override (the host passes `{ OP: BINARY_CODES[op] }`; the WGSL says OP_ADD). */
 export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
-  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, pow: 6, gt: 7, ge: 8, eq: 9,
+  add: 0, sub: 1, mul: 2, div: 3, maximum: 4, minimum: 5, gt: 6, ge: 7, eq: 8,
 };
 
 export const BINARY_WGSL = /* wgsl */ `
@@ -19,7 +19,7 @@ override OP: u32;
 ${wgslCodes('OP', BINARY_CODES)}
 
 struct Params {
-  n: u32, rank: u32, infBits: u32, pad: u32,
+  n: u32, rank: u32, pad0: u32, pad1: u32,
   shape: array<vec4<u32>, 2>,   // output shape, dims 0..7
   sa: array<vec4<u32>, 2>,      // strides of a over the output index (0 = broadcast)
   sb: array<vec4<u32>, 2>,
@@ -29,19 +29,6 @@ struct Params {
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Out: array<f32>;
 
-fn powReal(x: f32, y: f32) -> f32 {
-  if (y == 0.0) { return 1.0; }
-  if (y == 1.0) { return x; }
-  if (y == 2.0) { return x * x; }
-  let inf = bitcast<f32>(p.infBits);
-  if (x == 0.0) { return select(inf, 0.0, y > 0.0); }
-  let mag = exp2(y * log2(abs(x)));
-  if (x > 0.0) { return mag; }
-  if (floor(y) != y) { return bitcast<f32>(p.infBits | 0x400000u); }
-  let odd = abs(y) < 16777216.0 && fract(y * 0.5) != 0.0;
-  return select(mag, -mag, odd);
-}
-
 fn apply(a: f32, b: f32) -> f32 {
   switch OP {
     case OP_ADD: { return a + b; }
@@ -50,7 +37,6 @@ fn apply(a: f32, b: f32) -> f32 {
     case OP_DIV: { return a / b; }
     case OP_MAXIMUM: { return select(b, a, a >= b || a != a); }
     case OP_MINIMUM: { return select(b, a, a <= b || a != a); }
-    case OP_POW: { return powReal(a, b); }
     case OP_GT: { return select(0.0, 1.0, a > b); }
     case OP_GE: { return select(0.0, 1.0, a >= b); }
     case OP_EQ, default: { return select(0.0, 1.0, a == b); }

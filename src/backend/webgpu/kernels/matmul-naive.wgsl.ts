@@ -1,6 +1,9 @@
 // matmul-naive.wgsl.ts — the simplest correct batched matmul: one thread per output element.
 //
-// Kept beside the tiled kernel as a readable reference and as the benchmark baseline (anchors §2.1, rung 1).
+// The backend never dispatches it (chooseMatmulVariant in matmul.ts picks tiled or vec4): it is kept as the
+// readable reference the other two are read against, as the first rung of the benchmark ladder in
+// bench/webgpu.ts (naive -> shared-memory tiles -> register blocks), and it is tested explicitly in
+// spec/webgpu/matmul.spec.ts ("naive kernel ..."), which selects it with variant 'naive'.
 // Thread (x, y) of batch z computes C[z, y, x] = sum_k op(A)[y, k] * op(B)[k, x], reading A and B straight
 // from global memory (no reuse between threads, so it is memory-bound).
 

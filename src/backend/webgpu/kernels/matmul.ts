@@ -24,6 +24,7 @@ export interface MatmulShape {
   bBatchStride: number;
 }
 
+/** The kernels: the backend uses tiled or vec4 (chooseMatmulVariant); naive only when asked for (tests, benchmarks). */
 export type MatmulVariant = 'tiled' | 'naive' | 'vec4';
 
 const SOURCES: Record<MatmulVariant, string> = { naive: MATMUL_NAIVE_WGSL, tiled: MATMUL_TILED_WGSL, vec4: MATMUL_VEC4_WGSL };

@@ -12,8 +12,8 @@ import { wgslCodes, wgslMainPerThread } from './templates.js';
 
 /** The code of each op for the `OP` override (the host passes `{ OP: UNARY_CODES[op] }`; the WGSL says OP_EXP). */
 export const UNARY_CODES: Readonly<Record<UnaryOp | 'affine' | 'powScalar', number>> = {
-  neg: 0, exp: 1, log: 2, sqrt: 3, rsqrt: 4, tanh: 5, sigmoid: 6, relu: 7, silu: 8, abs: 9, sign: 10,
-  square: 11, reciprocal: 12, affine: 13, powScalar: 14,
+  exp: 0, log: 1, sqrt: 2, rsqrt: 3, tanh: 4, sigmoid: 5, relu: 6, silu: 7, abs: 8, sign: 9,
+  affine: 10, powScalar: 11,
 };
 
 export const UNARY_WGSL = /* wgsl */ `
@@ -48,7 +48,6 @@ fn powReal(x: f32, y: f32) -> f32 {
 
 fn apply(x: f32) -> f32 {
   switch OP {
-    case OP_NEG: { return -x; }
     case OP_EXP: { return exp(x); }
     case OP_LOG: { return log(x); }
     case OP_SQRT: { return sqrt(x); }
@@ -59,8 +58,6 @@ fn apply(x: f32) -> f32 {
     case OP_SILU: { return x * sigmoid(x); }
     case OP_ABS: { return abs(x); }
     case OP_SIGN: { return sign(x); }
-    case OP_SQUARE: { return x * x; }
-    case OP_RECIPROCAL: { return 1.0 / x; }
     case OP_AFFINE: { return x * p.a + p.b; }
     case OP_POW_SCALAR, default: { return powReal(x, p.a); }
   }
