@@ -20,7 +20,8 @@ import { shapeToString } from '../tensor/shape.js';
 import { checkFloat, checkInt, checkRank, checkSameDevice } from './check.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
-import { where, affine, expand } from './elementwise.js';
+import { where, affine } from './elementwise.js';
+import { expand } from './reduce.js';
 import { permute, reshape } from './movement.js';
 
 export interface KeyRanges {

@@ -1,5 +1,6 @@
 /**
  * Elementwise ops with NumPy broadcasting. Each forward is followed by its backward.
+ * Builds on reduce.ts (sumTo) and creation.ts (full, to lift a number to a tensor).
  *
  * Broadcasting and gradients: if `a` was broadcast from shape [3, 1] to [3, 4], every a[i, 0] was used 4 times,
  * so its gradient is the sum over that axis: `sumTo(grad, a.shape)` ("unbroadcast").
@@ -7,7 +8,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import type { BinaryOp, Storage, UnaryOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
-import { broadcastShapes, sameShape, type Shape } from '../tensor/shape.js';
+import { broadcastShapes } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './check.js';
 import { sumTo } from './reduce.js';
 import { full } from './creation.js';
@@ -159,11 +160,4 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 /** x with `value` where mask is 1 (PyTorch masked_fill). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return where(mask, value, x);
-}
-
-/** Broadcasts x to `shape` (materialised). Backward: sum over the broadcast axes. */
-export function expand(x: Tensor, shape: Shape): Tensor {
-  const out = broadcastShapes(x.shape, shape, 'expand');
-  if (!sameShape(out, shape)) throw new Error(`expand: cannot expand [${x.shape}] to [${shape}]`);
-  return record('expand', x.backend.expand(x.storage, x.shape, shape), shape, [x], (g) => [sumTo(g, x.shape)]);
 }

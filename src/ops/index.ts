@@ -6,14 +6,17 @@ import { backward as runBackward } from '../autograd/engine.js';
 import { add } from './elementwise.js';
 import { onesLike } from './creation.js';
 
-export * from './creation.js';
-export * from './elementwise.js';
-export * from './reduce.js';
-export * from './movement.js';
+// Bottom-up: each file imports only from check.ts (the shared argument checks) and the files above it in
+// this list, so the ops can be read in this order (checked by spec/core/ops-imports.spec.ts).
+export * from './creation.js';     // tensors from data, constants, random draws
+export * from './movement.js';     // reshape, permute, slice, pad, split
+export * from './reduce.js';       // sum <-> expand (each other's backward), sumTo, max
+export * from './elementwise.js';  // arithmetic, unary functions, comparisons, where (backward via sumTo)
+export * from './derived.js';      // mean, logsumexp, concat, stack: composed, no backward of their own
 export * from './matmul.js';
 export * from './softmax.js';
-export * from './loss.js';
 export * from './indexing.js';
+export * from './loss.js';
 export * from './norm.js';
 export * from './rope.js';
 export * from './attention.js';

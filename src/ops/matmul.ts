@@ -9,8 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, shapeToString, sizeOf } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './check.js';
-import { sumTo } from './reduce.js';
-import { expand } from './elementwise.js';
+import { expand, sumTo } from './reduce.js';
 
 export interface MatmulOptions {
   transA?: boolean;

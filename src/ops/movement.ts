@@ -1,12 +1,13 @@
 /**
- * Shape ops: reshape, permute/transpose, slice/narrow, concat, stack, split, squeeze/unsqueeze.
+ * Shape ops: reshape, permute/transpose, slice/narrow, pad, split, squeeze/unsqueeze.
  * Storage is always contiguous, so reshape is free (shared storage) and the others copy.
+ *
+ * The bottom layer of the ops: every backward here is another op of this file. Broadcasting (`expand`)
+ * is in reduce.ts beside `sum`, its backward; concat and stack, built from pad + add, are in derived.ts.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { normAxis, sizeOf, shapeToString, type Shape } from '../tensor/shape.js';
-import { checkSameDevice } from './check.js';
-import { add } from './elementwise.js';
 
 /** Same values, new shape (one dim may be -1 = inferred). Free: shares storage. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -32,9 +33,15 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
     throw new Error(`permute: [${perm}] is not a permutation of the ${x.rank} axes of ${shapeToString(x.shape)}`);
   }
   const outShape = perm.map((p) => x.shape[p]);
+  return record('permute', x.backend.permute(x.storage, x.shape, perm), outShape, [x],
+    (g) => [permute(g, inversePermutation(perm))]);
+}
+
+/** The permutation that undoes `perm`: permute(permute(x, perm), inversePermutation(perm)) = x. */
+export function inversePermutation(perm: readonly number[]): number[] {
   const inv = new Array<number>(perm.length);
   perm.forEach((p, i) => { inv[p] = i; });
-  return record('permute', x.backend.permute(x.storage, x.shape, perm), outShape, [x], (g) => [permute(g, inv)]);
+  return inv;
 }
 
 /** Swaps two axes. */
@@ -71,35 +78,6 @@ export function sliceBox(x: Tensor, starts: readonly number[], outShape: Shape):
 export function pad(x: Tensor, starts: readonly number[], outShape: Shape): Tensor {
   return record('pad', x.backend.pad(x.storage, x.shape, starts, outShape), outShape, [x],
     (g) => [sliceBox(g, starts, x.shape)]);
-}
-
-/** Joins tensors along an existing axis (all other dims equal). Built from pad + add, so it needs no backward. */
-export function concat(xs: Tensor[], axis = 0): Tensor {
-  if (xs.length === 0) throw new Error('concat: needs at least one tensor');
-  checkSameDevice('concat', ...xs);
-  const ax = normAxis(axis, xs[0].rank, 'concat');
-  for (const t of xs) {
-    if (t.rank !== xs[0].rank || t.shape.some((d, i) => i !== ax && d !== xs[0].shape[i])) {
-      throw new Error(`concat: shapes ${xs.map((x) => shapeToString(x.shape)).join(', ')} differ outside axis ${ax}`);
-    }
-  }
-  const total = xs.reduce((s, t) => s + t.shape[ax], 0);
-  const outShape = xs[0].shape.map((d, i) => (i === ax ? total : d));
-  let offset = 0;
-  let out: Tensor | null = null;
-  for (const t of xs) {
-    const placed = pad(t, t.shape.map((_, i) => (i === ax ? offset : 0)), outShape);
-    out = out === null ? placed : add(out, placed);
-    offset += t.shape[ax];
-  }
-  return out!;
-}
-
-/** Stacks equal-shaped tensors along a new axis. */
-export function stack(xs: Tensor[], axis = 0): Tensor {
-  if (xs.length === 0) throw new Error('stack: needs at least one tensor');
-  const ax = axis < 0 ? axis + xs[0].rank + 1 : axis;
-  return concat(xs.map((t) => unsqueeze(t, ax)), ax);
 }
 
 /** Splits along an axis into pieces of the given sizes (or equal pieces of size `sizes`). */

@@ -9,7 +9,7 @@ import { record } from '../autograd/engine.js';
 import { shapeToString } from '../tensor/shape.js';
 import { checkFloat, checkSameDevice } from './check.js';
 import { mul, add, rsqrt, pow } from './elementwise.js';
-import { mean } from './reduce.js';
+import { mean } from './derived.js';
 
 // [doc:rmsnorm]
 export function rmsNorm(x: Tensor, weight: Tensor, eps: number): Tensor {

@@ -1,15 +1,18 @@
 /**
- * Reductions along any axes, with keepdim: sum, mean, max (gradient to the arg-max), logsumexp.
+ * Reductions along any axes, with keepdim: sum and max (gradient to the arg-max); and broadcasting, expand.
+ *
+ * sum and expand are each other's backward (summing over axes <-> copying along them), so they live
+ * together; sumTo, the "unbroadcast" every broadcasting op's backward needs, is a sum. This file builds
+ * only on movement.ts; mean and logsumexp, composed from these and elementwise ops, are in derived.ts.
  *
  * Every reduction is done the same way: move the reduced axes to the end (a permute), view the tensor as
  * [rows, cols] and reduce each row (one backend kernel, sumLast / maxLast).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
-import { broadcastAxes, normAxis, sameShape, shapeToString, sizeOf, type Shape } from '../tensor/shape.js';
+import { broadcastAxes, broadcastShapes, normAxis, sameShape, shapeToString, sizeOf, type Shape } from '../tensor/shape.js';
 import { checkFloat } from './check.js';
-import { expand, add, sub, exp, log, affine } from './elementwise.js';
-import { reshape, permute } from './movement.js';
+import { reshape, permute, inversePermutation } from './movement.js';
 
 /** Normalised, sorted, de-duplicated axes (all axes when undefined). */
 export function resolveAxes(axes: number | readonly number[] | undefined, rank: number, op: string): number[] {
@@ -20,7 +23,7 @@ export function resolveAxes(axes: number | readonly number[] | undefined, rank: 
 }
 
 /** Shape after reducing `axes` (kept as size 1 when keepdim). */
-function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
+export function reducedShape(shape: Shape, axes: number[], keepdim: boolean): number[] {
   const out: number[] = [];
   shape.forEach((d, i) => {
     if (!axes.includes(i)) out.push(d);
@@ -50,12 +53,18 @@ export function sum(x: Tensor, axes?: number | readonly number[], keepdim = fals
     (g) => [expand(reshape(g, keptShape), x.shape)]);
 }
 
-/** mean = sum / count */
-export function mean(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
-  const ax = resolveAxes(axes, x.rank, 'mean');
-  const count = sizeOf(ax.map((a) => x.shape[a]));
-  if (count === 0) throw new Error(`mean: reducing over an empty axis of ${shapeToString(x.shape)}`);
-  return affine(sum(x, ax, keepdim), 1 / count, 0);
+/** Sums a broadcast gradient back to `shape` (the "unbroadcast" of binary-op backward). */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (sameShape(g.shape, shape)) return g;
+  const axes = broadcastAxes(shape, g.shape);
+  return reshape(sum(g, axes, true), shape);
+}
+
+/** Broadcasts x to `shape` (materialised). Backward: sum over the broadcast axes. */
+export function expand(x: Tensor, shape: Shape): Tensor {
+  const out = broadcastShapes(x.shape, shape, 'expand');
+  if (!sameShape(out, shape)) throw new Error(`expand: cannot expand [${x.shape}] to [${shape}]`);
+  return record('expand', x.backend.expand(x.storage, x.shape, shape), shape, [x], (g) => [sumTo(g, x.shape)]);
 }
 
 /** max over axes ; the gradient flows to the (first) arg-max element of each reduced group only */
@@ -71,25 +80,4 @@ export function max(x: Tensor, axes?: number | readonly number[], keepdim = fals
     const scattered = new Tensor(x.backend.scatterLast(g.storage, argmaxT.storage, rows, cols), moved.shape); // [..kept, ..reduced]
     return [perm === null ? scattered : permute(scattered, inversePermutation(perm))];
   });
-}
-
-/** log(sum(exp(x))) computed stably as m + log(sum(exp(x - m))) with m = max (no gradient through m needed) */
-export function logsumexp(x: Tensor, axes?: number | readonly number[], keepdim = false): Tensor {
-  const ax = resolveAxes(axes, x.rank, 'logsumexp');
-  const m = max(x.detach(), ax, true); // a constant shift: no gradient flows through it
-  const lse = add(log(sum(exp(sub(x, m)), ax, true)), m);
-  return keepdim ? lse : reshape(lse, reducedShape(x.shape, ax, false));
-}
-
-/** Sums a broadcast gradient back to `shape` (the "unbroadcast" of binary-op backward). */
-export function sumTo(g: Tensor, shape: Shape): Tensor {
-  if (sameShape(g.shape, shape)) return g;
-  const axes = broadcastAxes(shape, g.shape);
-  return reshape(sum(g, axes, true), shape);
-}
-
-export function inversePermutation(perm: readonly number[]): number[] {
-  const inv = new Array<number>(perm.length);
-  perm.forEach((p, i) => { inv[p] = i; });
-  return inv;
 }
