@@ -144,7 +144,7 @@ describe('layers', () => {
     }), { numRuns: RUNS });
   });
 
-  it('RoPE uses the interleaved-pair convention (spec §6.4)', () => {
+  it('RoPE uses the interleaved-pair convention (src/ops/rope.ts)', () => {
     // x = (1, 0, 0, 1) at position 1 with theta = 100: pair 0 rotates by 1 rad, pair 1 by 100^(-1/2) = 0.1 rad
     const x = ops.tensor([1, 0, 0, 1], [1, 1, 1, 4], { dtype: 'float64' });
     const y = ops.rope(x, ops.tensor(new Int32Array([1]), [1]), 100).dataSync();

@@ -121,7 +121,7 @@ export interface Backend {
   /** Gradients of rmsNorm: dx [rows, D] and dw [D]. */
   rmsNormBackward(dy: Storage, x: Storage, w: Storage, rstd: Storage, rows: number, D: number): { dx: Storage; dw: Storage };
   /**
-   * Interleaved-pair RoPE (spec §6.4) on x [B, T, H, Dh]: the pair (2t, 2t+1) of token i is rotated by the angle
+   * Interleaved-pair RoPE (src/ops/rope.ts) on x [B, T, H, Dh]: the pair (2t, 2t+1) of token i is rotated by the angle
    * positions[i] * theta^(-2t/Dh) (positions int32 [T], shared by all batch rows); `inverse` rotates by minus
    * that angle (the backward).
    */

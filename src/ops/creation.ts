@@ -102,7 +102,7 @@ export function randn(shape: Shape, rng: Rng, std = 1, mean = 0, opts: CreateOpt
   return randomTensor(shape, () => mean + std * rng.normal(), opts, 'randn');
 }
 
-/** Normal(0, std) truncated to [-cut*std, cut*std] (the reference initialisation, spec §6.6). */
+/** Normal(0, std) truncated to [-cut*std, cut*std] (Meta's BLT code initialises every linear weight so, cut = 3). */
 export function truncNormal(shape: Shape, rng: Rng, std: number, cut = 3, opts: CreateOptions = {}): Tensor {
   return randomTensor(shape, () => std * rng.truncatedNormal(-cut, cut), opts, 'truncNormal');
 }

@@ -1,6 +1,7 @@
 /**
  * Indexing ops: embedding lookup (gather rows, backward scatter-add), picking one entry per row, and the
- * segment max that pools byte states into patches (BLT's encoder, spec §3.4).
+ * segment max that pools byte states into patches (BLT's local encoder starts its patch queries from
+ * max-pooled byte states: paper §3.2.2, eq. 5, with f = max pooling).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';

@@ -1,5 +1,5 @@
 /**
- * RMSNorm (spec §6.2), fused forward and backward:
+ * RMSNorm (Zhang & Sennrich 2019; the pre-norm of every BLT transformer layer), fused forward and backward:
  *   RMSNorm(x) = g ⊙ x / sqrt(mean(x^2) + eps)
  * over the last axis, with a learnable scale g. The plain composed version (pow, mean, rsqrt, mul) is kept
  * as `rmsNormReference` and the specs check the fused op against it.

@@ -1,5 +1,7 @@
 /**
- * Rotary position embedding, interleaved-pair convention (spec §6.4, Meta layout; not Llama-HF's half split):
+ * Rotary position embedding (RoFormer, Su et al. 2021), as in every self-attention of BLT, whose transformers
+ * follow Llama 3 (paper §4.7). The rotated pairs are ADJACENT elements (2t, 2t+1), as Meta's BLT code and the
+ * Hugging Face BLT port both store them; Hugging Face's Llama instead pairs element t with t + Dh/2:
  *   omega_t = theta^(-2t/Dh), t = 0 .. Dh/2 - 1
  *   x'_{2t}   = x_{2t} cos(m omega_t) - x_{2t+1} sin(m omega_t)
  *   x'_{2t+1} = x_{2t} sin(m omega_t) + x_{2t+1} cos(m omega_t)

@@ -1,7 +1,7 @@
 /**
  * Learning-rate schedule: linear warm-up then cosine decay (paper §4.8: 2000 warm-up steps, cosine to 0).
  * Step s (0-based) uses lr(s) = peak * min(1, (s+1)/warmup) during warm-up, so step 0 already trains
- * (this is the golden-train convention), then  minLr + (peak - minLr) * (1 + cos(pi * progress)) / 2.
+ * (the convention of the recorded training steps in spec/train/golden-train.spec.ts), then  minLr + (peak - minLr) * (1 + cos(pi * progress)) / 2.
  */
 export interface CosineSchedule {
   peak: number;

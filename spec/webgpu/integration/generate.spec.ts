@@ -5,7 +5,7 @@
 //
 // Error model: greedy decoding is an argmax, so a device may pick another byte only where the CPU's best
 // two logits are within the two paths' logit difference; the golden check bounds that by 1e-4 each way
-// (README §6; measured ~1e-5), hence: cpuLogits[chosen] >= max(cpuLogits) - 2e-4.
+// (GOLDEN_TOLERANCE.logits in src/blt/golden.ts; measured ~1e-5), hence: cpuLogits[chosen] >= max(cpuLogits) - 2e-4.
 
 import { describe, expect, it } from 'vitest';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';

@@ -1,9 +1,10 @@
 // golden-train.spec.ts — the BLT's training steps on 'webgpu' against Hugging Face's training golden data
-// (/work/shared/golden-train, README §3-6): the tiny BLT of that set (the shapes of tinyConfig), HF's
+// (the golden-train set beside the repository, found by src/io/shared-dir.ts): the tiny BLT of that set (the shapes of tinyConfig), HF's
 // batches and fixed patch lengths, mean cross-entropy over all B·T positions, clip to norm 1, AdamW with
-// the warm-up schedule, first three of the twelve steps. Checks and tolerances are the README's own
-// (§6.2, expected.json → suggested_tolerances), which are built for one float32 implementation against HF
-// and calibrated by its noise study (§6.3): WebGPU is such an implementation, so no bound changes.
+// the warm-up schedule, first three of the twelve steps. Checks and tolerances are the set's own
+// (expected.json → suggested_tolerances, as in spec/train/golden-train.spec.ts), which are built for one
+// float32 implementation against HF and calibrated by adding noise to HF's own values: WebGPU is such an
+// implementation, so no bound changes.
 //   A  step-0 loss |Δ| <= 5e-5          B  step-0 raw grads: per tensor max|Δ| <= 2e-5 max|g_ref|
 //   B' exact zeros stay exact           C  step-0 grad norm: relative <= 1e-4
 //   E  weights after step 0: |Δ| <= 1e-6 where |coef·g_ref| >= 1e-5, else <= 2·lr (AdamW's sign-like regime)
@@ -74,7 +75,7 @@ describe('golden training steps on webgpu', () => {
         if (!(Math.abs(w[e] - wRef[e]) <= bound)) expect.fail(`E: ${name}[${e}] ${w[e]} vs HF ${wRef[e]} (bound ${bound})`);
       }
     });
-    expect(zeros).toBeGreaterThan(100_000); // the unused hash-embedding rows (README §6.1: about half the values)
+    expect(zeros).toBeGreaterThan(100_000); // the unused hash-embedding rows (about half of all gradient values in this set)
 
     const initial = readSafetensorsFile(join(DIR, 'model.safetensors')).tensors;
     let frozen = 0;

@@ -1,10 +1,10 @@
-// golden.spec.ts — the whole BLT forward on device 'webgpu' against Hugging Face's golden outputs
-// (/work/shared/golden, README §4-6) through `checkGoldenConfig`, the same check the CPU path passes
+// golden.spec.ts — the whole BLT forward on device 'webgpu' against Hugging Face's golden outputs (the
+// golden set beside the repository, found by src/io/shared-dir.ts) through `checkGoldenConfig`, the same check the CPU path passes
 // (spec/blt/model/golden.spec.ts): both configs, cases chosen to cover ASCII, multi-byte UTF-8, repeats
 // (long entropy-threshold runs) and random bytes (all 256 values, the longest case, L = 161); every variant.
 //
 // Tolerances. Patch lengths (entropy rule, and its max-length-4 split): exact. Logits and the stored hidden
-// states: the README's atol 1e-4 (we reach ~1e-5). Entropies: the README's atol 1e-5 is a budget for ONE
+// states: atol 1e-4 (GOLDEN_TOLERANCE in src/blt/golden.ts; we reach ~1e-5). Entropies: atol 1e-5 is a budget for ONE
 // float32 implementation against HF. Our CPU path accumulates in float64 and rounds once per op, so its
 // deviation from HF (≤ 7.1e-6 here, checked ≤ 1e-5 by the CPU spec) is essentially HF's own float32
 // forward error. The WebGPU path accumulates in float32 like HF (f32 sums in matmul/rmsnorm/attention/
@@ -13,7 +13,7 @@
 // within the one-implementation budget 1e-5. The first leg is asserted here directly (measured ≤ 4.6e-6 on
 // SwiftShader, ~20 u relative to the entropy scale after ~28 float32 ops), so GPU-vs-HF gets 2 × 1e-5
 // (measured max 1.03e-5, proj_gqa/random_bytes, where HF's and WebGPU's errors happen to add). The margin
-// of every entropy to the threshold is ≥ 0.0038 (README §6), far above either budget: patch lengths
+// of every golden entropy to the patching threshold is ≥ 0.0038, far above either budget: patch lengths
 // must still match exactly, and do.
 
 import { describe, expect, it } from 'vitest';
@@ -25,7 +25,7 @@ import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const GOLDEN = sharedPath('golden');
 const CASES = ['ascii_short', 'utf8_mixed_emoji', 'repeat_pattern', 'random_bytes'];
-/** One float32 implementation's entropy budget against any other (README §6). */
+/** One float32 implementation's entropy budget against any other (src/blt/golden.ts). */
 const ENTROPY_ONE_IMPL = GOLDEN_TOLERANCE.entropy;
 
 const webgpu = useWebGpuBackend();

@@ -70,7 +70,7 @@ export function maxAbs(a: ArrayLike<number>): number {
  * C_t = sqrt(sum_s a_s^2 / b_s) (Cauchy-Schwarz; C_1 = 1, C_3 < 1.01). The step direction
  * r = m^ / (sqrt(v^) + eps) therefore moves by at most (1 + C_t) D / (sqrt(v^) - D + eps), and never by
  * more than 2 C_t (|r| <= C_t on both devices: the sign-like regime of AdamW where a rounding-size
- * gradient still gives a full-size step, golden-train README §6.1). The weights obey
+ * gradient still gives a full-size step). The weights obey
  *   B_t = (1 - lr_t wd) B_{t-1} + lr_t min(2 C_t, (1 + C_t) D / (sqrt(v^) - D + eps)) + 8 u (|w| + lr_t C_t),
  * the last term for float32 rounding of the update itself (the GPU kernel rounds each of its ~6
  * operations; the CPU rounds once). Effects of the weights' own difference on later gradients are inside

@@ -10,9 +10,9 @@
 // and uses WGSL exp (<= 3 + 2|x| ulp) / log (<= 2^-21 abs). Measured, each op adds about 1 u relative to
 // its output's scale; these forwards are <= ~80 ops deep, so |dL| <= 1e-5 |L| (~170 u) leaves a factor
 // >= 2 for worst-case accumulation. Gradients (forward + backward, ~2x deeper; softmax/rmsnorm backward
-// cancel terms): per tensor max|g_gpu - g_cpu| <= RHO max|g_cpu| with RHO = 2e-5, the golden-train
-// README's tolerance for one float32 implementation against another (its noise study: Gaussian noise of
-// 1e-6 x max|g| passes, 1e-5 fails); measured here <= 21 u = 1.3e-6. Exact zeros stay exact (an unused
+// cancel terms): per tensor max|g_gpu - g_cpu| <= RHO max|g_cpu| with RHO = 2e-5, the training golden
+// set's tolerance for one float32 implementation against another (calibrated there by adding Gaussian
+// noise: 1e-6 x max|g| passes, 1e-5 fails); measured here <= 21 u = 1.3e-6. Exact zeros stay exact (an unused
 // embedding row, or a query that sees a single key, has a gradient of exactly 0 on both devices; any
 // residue would become a full AdamW step). Weights: adamwWeightBounds (train-helpers.ts) turns the
 // gradient bound into a per-element bound; it is tight (<< lr) where the gradient is well above the

@@ -438,7 +438,7 @@ export const cpuBackend: Backend = {
           for (let t = 0; t < half; t++) {
             const c = cos[i * half + t], s = sin[i * half + t];
             const x0 = x[base + 2 * t], x1 = x[base + 2 * t + 1];
-            // eq. (RoPE, spec §6.4): q'_{2t} = q_{2t} cos - q_{2t+1} sin ; q'_{2t+1} = q_{2t} sin + q_{2t+1} cos
+            // RoPE (src/ops/rope.ts): q'_{2t} = q_{2t} cos - q_{2t+1} sin ; q'_{2t+1} = q_{2t} sin + q_{2t+1} cos
             out[base + 2 * t] = x0 * c - x1 * s;
             out[base + 2 * t + 1] = x0 * s + x1 * c;
           }

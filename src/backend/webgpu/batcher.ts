@@ -1,4 +1,4 @@
-// batcher.ts — record many dispatches into one command encoder and submit them together (anchors §2.7).
+// batcher.ts — record many dispatches into one command encoder and submit them together.
 //
 // Submitting per kernel is the classic WebGPU slowdown; instead one encoder with one open compute pass
 // collects dispatches and is submitted every `maxDispatches` dispatches, before any buffer copy/readback,

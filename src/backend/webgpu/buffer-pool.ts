@@ -1,4 +1,4 @@
-// buffer-pool.ts — reuse GPU buffers instead of creating one per tensor (anchors §2.6).
+// buffer-pool.ts — reuse GPU buffers instead of creating one per tensor (as tfjs and onnxruntime-web do).
 //
 // Buffers are rounded up to a size class (multiples of 16 bytes below 4 KiB, then powers of two with
 // 4 steps per octave) and kept in free lists keyed by "size class + usage". A released buffer may still

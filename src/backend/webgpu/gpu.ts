@@ -99,7 +99,8 @@ export async function requestGpu(): Promise<GpuHandle> {
       if (destroyed) return;
       destroyed = true;
       device.destroy();
-      // Dropping the last reference to the Dawn instance is what lets Node exit (see anchors §4.6).
+      // Node cannot exit while the object returned by the `webgpu` package's create() is referenced, so
+      // dropping this last reference (after device.destroy()) is what lets the process end.
       gpu = undefined;
     },
   };

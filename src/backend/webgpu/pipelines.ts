@@ -1,6 +1,7 @@
 // pipelines.ts — compile each WGSL kernel once per set of `override` constants and keep the pipeline.
 //
-// Shader compilation is the slow part of WebGPU start-up (anchors §4.4), so nothing may compile per call.
+// Shader compilation is the slow part of WebGPU start-up (Dawn compiles a pipeline when it is created, and a
+// first model step may need dozens), so nothing may compile per call.
 // The cache key is the kernel name plus its override constants; the WGSL text itself is fixed per name
 // (kernels that need a compile-time array size put it in the name, e.g. "attention_fwd_d64").
 

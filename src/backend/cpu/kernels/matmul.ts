@@ -2,7 +2,7 @@
 //
 //   out[i, j] = Σ_k A[i, k] · B[k, j]        (A = a or aᵀ, B = b or bᵀ; same contract as matmul-reference.ts)
 //
-// Blocking (see /work/shared/design/anchors.md §3):
+// Blocking (the classic cache-blocked GEMM: pack the operands, then reuse each packed block from cache):
 //   1. packB4: B is copied once per batch item into a Float64Array of column panels, [⌈N/4⌉][K][4], so the
 //      4 values of B the micro-kernel needs at step k are adjacent and the whole panel is read front to back.
 //   2. packA4: for each block of 4 rows of A, those rows are copied into [K][4] (a 4·K scratch that stays in L1).

@@ -4,7 +4,7 @@
 // lse [B, Hq, Tq], kvStart/kvEnd int32 [B, Tq]: query t of row b attends keys kvStart <= j < kvEnd
 // (clamped to [0, Tk]); query head h reads kv head h / (Hq / Hkv).
 //
-// Tiling (anchors §2.4): one workgroup per (64 queries, head h, row b); each thread owns ONE query row and
+// Tiling (FlashAttention-2's forward, Dao 2023, Alg. 1, with one query row per thread): one workgroup per (64 queries, head h, row b); each thread owns ONE query row and
 // keeps q (pre-multiplied by scale), the output accumulator o, the running max m and the running
 // denominator l in registers. The workgroup walks the union of its queries' key ranges in tiles of
 // KT keys (KT = attentionTileRows(D), 32 for D = 64), staging K and V (KT x D) in workgroup memory

@@ -1,6 +1,7 @@
 // matmul-tiled.wgsl.ts — batched matmul with shared-memory tiles and 4x4 register blocking.
 //
-// Tiling (anchors §2.1 rungs 2-4): a workgroup of 16x16 threads computes a 64x64 tile of C for one batch
+// Tiling (shared-memory tiles, then register blocks and vec4 tiles: the rungs after matmul-naive.wgsl.ts
+// of the usual GPU matmul ladder): a workgroup of 16x16 threads computes a 64x64 tile of C for one batch
 // entry (workgroup_id.z). Thread (tx, ty) owns the 4x4 block C[row0 + 4ty + i, col0 + 4tx + j], i, j < 4,
 // held in four vec4 accumulators (one per row). K is walked in steps of TK = 16:
 //   1. the 256 threads stage A[64 rows x 16 k] and B[16 k x 64 cols] in workgroup memory, each thread

@@ -1,6 +1,6 @@
 // matmul-vec4.wgsl.ts — batched matmul with 8x8 register blocks and vec4 loads, no workgroup memory.
 //
-// Tiling (anchors §2.3, the wonnx/surfgrad style): thread (x, y) of batch z computes the 8x8 block
+// Tiling (the style of the wonnx and surfgrad WebGPU matmuls: register tiles, no shared memory): thread (x, y) of batch z computes the 8x8 block
 // C[8y .. 8y+7, 8x .. 8x+7] (an 8x8-thread workgroup covers a 64x64 tile). K is walked 4 at a time: the
 // thread loads op(B)[k .. k+3, 8x .. 8x+7] as two mat4x4 `bl`, `br` (columns = rows of op(B)) and the 8 row
 // pieces a_i = op(A)[8y + i, k .. k+3], reading each along whichever dimension is contiguous in memory

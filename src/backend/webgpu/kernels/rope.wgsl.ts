@@ -1,4 +1,4 @@
-// rope.wgsl.ts — rotary position embedding on interleaved pairs (spec §6.4), x [B, T, H, Dh], float32.
+// rope.wgsl.ts — rotary position embedding on adjacent pairs (src/ops/rope.ts), x [B, T, H, Dh], float32.
 //
 // One thread per pair (b, i, h, t), t < Dh / 2, with angle = pos[i] * omega_t where omega_t =
 // theta^(-2t/Dh) comes precomputed from the host (rounded to f32, as the CPU backend and HF do):

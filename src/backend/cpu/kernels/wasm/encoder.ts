@@ -1,12 +1,13 @@
 // A tiny WebAssembly binary encoder: just enough to emit one module with an exported memory and a few functions.
 //
-// Format reference: the WebAssembly core spec, chapter 5 "Binary Format" (module = magic, version, sections;
-// each section = id byte, byte length as unsigned LEB128, contents) and the fixed-width SIMD proposal (all SIMD
-// instructions are the prefix byte 0xfd followed by the opcode as an unsigned LEB128 number).
+// Format reference: the WebAssembly Core Specification 2.0, chapter 5 "Binary Format" (the "Wasm §" numbers
+// below are its sections): module = magic, version, sections; each section = id byte, byte length as unsigned
+// LEB128, contents. SIMD instructions (the fixed-width SIMD proposal) are the prefix byte 0xfd followed by the
+// opcode as an unsigned LEB128 number.
 // Only the opcodes used by our kernels are listed, each under its spec name. A function body is built with
 // CodeBuilder, one method call per instruction, so the emitting code reads like the wasm text format.
 
-/** Unsigned LEB128 (spec §5.2.2): 7 bits per byte, low bits first, high bit set on all but the last byte. */
+/** Unsigned LEB128 (Wasm §5.2.2): 7 bits per byte, low bits first, high bit set on all but the last byte. */
 export function uleb128(value: number): number[] {
   if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) {
     throw new Error(`uleb128: expected an integer in [0, 2^32), got ${value}`);
@@ -22,7 +23,7 @@ export function uleb128(value: number): number[] {
   return out;
 }
 
-/** Signed LEB128 (spec §5.2.2), for i32.const immediates: stops once the remaining bits are all sign bits. */
+/** Signed LEB128 (Wasm §5.2.2), for i32.const immediates: stops once the remaining bits are all sign bits. */
 export function sleb128(value: number): number[] {
   if (!Number.isInteger(value) || value < -0x80000000 || value > 0x7fffffff) {
     throw new Error(`sleb128: expected a 32-bit signed integer, got ${value}`);
@@ -38,11 +39,11 @@ export function sleb128(value: number): number[] {
   }
 }
 
-/** Value types (spec §5.3.1). */
+/** Value types (Wasm §5.3.1). */
 export const ValType = { i32: 0x7f, i64: 0x7e, f32: 0x7d, f64: 0x7c, v128: 0x7b } as const;
 export type ValType = (typeof ValType)[keyof typeof ValType];
 
-/** Single-byte opcodes (spec §5.4). */
+/** Single-byte opcodes (Wasm §5.4). */
 export const Op = {
   block: 0x02,
   loop: 0x03,
@@ -70,7 +71,7 @@ export const SimdOp = {
   f32x4_mul: 0xe6,
 } as const;
 const SIMD_PREFIX = 0xfd;
-/** Block type "no result" (spec §5.4.1). */
+/** Block type "no result" (Wasm §5.4.1). */
 const BLOCK_EMPTY = 0x40;
 
 /** Builds one function body, one instruction per call. Locals are numbered params first, then declared locals. */
@@ -104,7 +105,7 @@ export class CodeBuilder {
   i32Sub(): this { this.bytes.push(Op.i32_sub); return this; }
   i32Mul(): this { this.bytes.push(Op.i32_mul); return this; }
 
-  /** Memory instructions take a memarg: alignment as log2 bytes, then a constant byte offset (spec §5.4.6). */
+  /** Memory instructions take a memarg: alignment as log2 bytes, then a constant byte offset (Wasm §5.4.6). */
   v128Load(offset: number): this { return this.simd(SimdOp.v128_load, [4, offset]); }
   v128Load32Splat(offset: number): this { return this.simd(SimdOp.v128_load32_splat, [2, offset]); }
   v128Store(offset: number): this { return this.simd(SimdOp.v128_store, [4, offset]); }
@@ -137,7 +138,7 @@ export class CodeBuilder {
   }
 }
 
-/** A vector (spec §5.1.3): element count then the elements. */
+/** A vector (Wasm §5.1.3): element count then the elements. */
 function vec(items: number[][]): number[] {
   return [...uleb128(items.length), ...items.flat()];
 }
@@ -147,9 +148,9 @@ function section(id: number, contents: number[]): number[] {
   return [id, ...uleb128(contents.length), ...contents];
 }
 
-/** Section ids (spec §5.5.2). */
+/** Section ids (Wasm §5.5.2). */
 const Section = { type: 1, function: 3, memory: 5, export: 7, code: 10 } as const;
-/** Export kinds (spec §5.5.10). */
+/** Export kinds (Wasm §5.5.10). */
 const ExportKind = { func: 0x00, memory: 0x02 } as const;
 
 export interface FunctionDef {
@@ -161,10 +162,10 @@ export interface FunctionDef {
 /** A module with one exported memory ("memory", `initialPages` × 64 KiB, growable) and the given exported functions (no results). */
 export function encodeModule(functions: FunctionDef[], initialPages: number): Uint8Array<ArrayBuffer> {
   const name = (s: string) => { const b = [...new TextEncoder().encode(s)]; return [...uleb128(b.length), ...b]; };
-  // One function type per function: 0x60 params results (spec §5.3.6); no results.
+  // One function type per function: 0x60 params results (Wasm §5.3.6); no results.
   const types = functions.map((f) => [0x60, ...uleb128(f.params.length), ...f.params, ...uleb128(0)]);
   const funcs = functions.map((_, i) => uleb128(i));
-  // Memory limits with no maximum: flag 0x00, min (spec §5.3.8).
+  // Memory limits with no maximum: flag 0x00, min (Wasm §5.3.8).
   const memories = [[0x00, ...uleb128(initialPages)]];
   const exports = [
     [...name('memory'), ExportKind.memory, ...uleb128(0)],

@@ -3,7 +3,7 @@
 //   out[p, i, j] = Σ_k A_p[i, k] · B_p[k, j]     (same contract as matmul-reference.ts, float32 only)
 //
 // Work is cut into units (batch item, 4-row block) like the JS kernel, so a thread pool can split it later.
-// Steps for a run of units of one batch item (see /work/shared/design/anchors.md §3 for the blocking idea):
+// Steps for a run of units of one batch item (the blocking of ../matmul.ts, with 4×8 tiles):
 //   1. packA: those row blocks of A (or aᵀ) copied into wasm memory as [blocks][K][4] float32 (rows ≥ M zero).
 //   2. packB: B (or bᵀ) copied as [⌈N/8⌉][K][8] float32 (columns ≥ N zero); skipped when B is broadcast
 //      (bBatchStride = 0) and already packed.
