@@ -136,7 +136,7 @@ export interface LoadOptions {
 }
 
 /** An Rng whose draws are all 0: builds a model without spending time on an init that loading overwrites. */
-class ZeroRng extends Rng {
+export class ZeroRng extends Rng {
   override normal(): number { return 0; }
   override truncatedNormal(): number { return 0; }
 }

@@ -184,17 +184,51 @@ function hashTableCount(config: BltHashConfig | undefined): number | undefined {
   return (config.encoder_hash_byte_group_nb_functions ?? 1) * config.encoder_hash_byte_group_size.length;
 }
 
-function requireF32Matrix(key: string, t: RawTensor): [number, number] {
-  if (t.dtype !== "F32" || t.shape.length !== 2) {
-    throw new Error(`blt-keys: hash table '${key}' must be a 2-D F32 tensor, got ${t.dtype} [${t.shape.join(", ")}]`);
+/**
+ * What the whole-dict converters need to know about a tensor type: its dtype and shape, which dtypes a hash
+ * table may have, and how to stack tables (original -> fused) or take rows (fused -> original). RawTensors copy
+ * (F32 only); TensorSources (src/io/tensor-source.ts) stack and slice lazily, in any float dtype.
+ */
+export interface TensorKind<T> {
+  dtypeOf(t: T): string;
+  shapeOf(t: T): readonly number[];
+  /** dtypes a hash table may have, as written in errors ("F32") */
+  tableDtypes: readonly string[];
+  concat(parts: T[], name: string): T;
+  slice(t: T, startRow: number, rows: number, name: string): T;
+}
+
+/** RawTensor data in memory: tables are copied into (or out of) one Float32Array. */
+export const RAW_TENSORS: TensorKind<RawTensor> = {
+  dtypeOf: (t) => t.dtype,
+  shapeOf: (t) => t.shape,
+  tableDtypes: ["F32"],
+  concat: (parts) => {
+    const [, dim] = parts[0]!.shape;
+    const rows = parts.reduce((n, p) => n + p.shape[0]!, 0);
+    const fused = new Float32Array(rows * dim!); // [T*V, dE]: table i at rows [i*V, (i+1)*V)
+    let at = 0;
+    for (const p of parts) { fused.set(p.data as Float32Array, at); at += p.data.length; }
+    return { dtype: "F32", shape: [rows, dim!], data: fused };
+  },
+  slice: (t, start, rows) => {
+    const dim = t.shape[1]!;
+    return { dtype: "F32", shape: [rows, dim], data: (t.data as Float32Array).slice(start * dim, (start + rows) * dim) };
+  },
+};
+
+function requireTableMatrix<T>(kind: TensorKind<T>, key: string, t: T): [number, number] {
+  const shape = kind.shapeOf(t), dtype = kind.dtypeOf(t);
+  if (!kind.tableDtypes.includes(dtype) || shape.length !== 2) {
+    throw new Error(`blt-keys: hash table '${key}' must be a 2-D ${kind.tableDtypes.join("/")} tensor, got ${dtype} [${shape.join(", ")}]`);
   }
-  return [t.shape[0]!, t.shape[1]!];
+  return [shape[0]!, shape[1]!];
 }
 
 /**
  * Original state dict (BLT model and/or entropy model keys, possibly mixed in one map; `entropy` may hold the
  * entropy model's keys separately) -> HF state dict. Tensors are shared, not copied, except the hash tables, which
- * are concatenated in index order: table i occupies rows [i*V, (i+1)*V) of the fused [F*|G|*V, dE] table.
+ * are stacked in index order: table i occupies rows [i*V, (i+1)*V) of the fused [F*|G|*V, dE] table.
  * Checks: indices 0..T-1 all present (the HF converter would silently leave zero rows), equal [V, dE] shapes,
  * T and V agree with `config` when given, no two inputs map to the same HF key.
  */
@@ -203,9 +237,19 @@ export function convertOriginalStateDict(
   config?: BltHashConfig,
   entropy?: Map<string, RawTensor>,
 ): Map<string, RawTensor> {
-  const out = new Map<string, RawTensor>();
-  const hashTables = new Map<number, RawTensor>();
-  const put = (hfKey: string, t: RawTensor, from: string) => {
+  return convertOriginal(RAW_TENSORS, tensors, config, entropy);
+}
+
+/** `convertOriginalStateDict` for any tensor kind (e.g. lazy TensorSources). */
+export function convertOriginal<T>(
+  kind: TensorKind<T>,
+  tensors: Map<string, T>,
+  config?: BltHashConfig,
+  entropy?: Map<string, T>,
+): Map<string, T> {
+  const out = new Map<string, T>();
+  const hashTables = new Map<number, T>();
+  const put = (hfKey: string, t: T, from: string) => {
     if (out.has(hfKey)) throw new Error(`blt-keys: original key '${from}' maps to '${hfKey}', which is already present`);
     out.set(hfKey, t);
   };
@@ -230,26 +274,27 @@ export function convertOriginalStateDict(
     }
     let rows = -1;
     let dim = -1;
+    const ordered: T[] = [];
     for (let i = 0; i < count; i++) {
       const key = `encoder_hash_tok_embedding.${i}.weight`;
       const t = hashTables.get(i);
       if (t === undefined) {
         throw new Error(`blt-keys: hash table '${key}' is missing (have indices ${[...hashTables.keys()].sort((a, b) => a - b).join(", ")})`);
       }
-      const [r, d] = requireF32Matrix(key, t);
+      const [r, d] = requireTableMatrix(kind, key, t);
       if (i === 0) [rows, dim] = [r, d];
       else if (r !== rows || d !== dim) {
         throw new Error(`blt-keys: hash table '${key}' has shape [${r}, ${d}], table 0 has [${rows}, ${dim}]`);
+      } else if (kind.dtypeOf(t) !== kind.dtypeOf(ordered[0]!)) {
+        throw new Error(`blt-keys: hash table '${key}' is ${kind.dtypeOf(t)}, table 0 is ${kind.dtypeOf(ordered[0]!)}`);
       }
+      ordered.push(t);
     }
     const vocab = config?.encoder_hash_byte_group_vocab;
     if (vocab !== undefined && vocab !== rows) {
       throw new Error(`blt-keys: hash tables have ${rows} rows but encoder_hash_byte_group_vocab is ${vocab}`);
     }
-    // [T*V, dE]: table i at rows [i*V, (i+1)*V)
-    const fused = new Float32Array(count * rows * dim);
-    for (let i = 0; i < count; i++) fused.set(hashTables.get(i)!.data as Float32Array, i * rows * dim);
-    put(HF_HASH_KEY, { dtype: "F32", shape: [count * rows, dim], data: fused }, "encoder_hash_tok_embedding.*");
+    put(HF_HASH_KEY, kind.concat(ordered, HF_HASH_KEY), "encoder_hash_tok_embedding.*"); // [T*V, dE]
   }
   return out;
 }
@@ -263,14 +308,23 @@ export function convertHfStateDictToOriginal(
   tensors: Map<string, RawTensor>,
   config: BltHashConfig,
 ): { blt: Map<string, RawTensor>; entropy: Map<string, RawTensor> } {
-  const blt = new Map<string, RawTensor>();
-  const entropy = new Map<string, RawTensor>();
+  return convertHfToOriginal(RAW_TENSORS, tensors, config);
+}
+
+/** `convertHfStateDictToOriginal` for any tensor kind (e.g. lazy TensorSources). */
+export function convertHfToOriginal<T>(
+  kind: TensorKind<T>,
+  tensors: Map<string, T>,
+  config: BltHashConfig,
+): { blt: Map<string, T>; entropy: Map<string, T> } {
+  const blt = new Map<string, T>();
+  const entropy = new Map<string, T>();
   for (const [key, t] of tensors) {
     if (key !== HF_HASH_KEY) {
       (key.startsWith("model.patcher.") ? entropy : blt).set(hfKeyToOriginal(key), t);
       continue;
     }
-    const [totalRows, dim] = requireF32Matrix(key, t);
+    const [totalRows] = requireTableMatrix(kind, key, t);
     let count = hashTableCount(config);
     const vocab = config.encoder_hash_byte_group_vocab;
     if (count === undefined) {
@@ -285,11 +339,10 @@ export function convertHfStateDictToOriginal(
         `blt-keys: '${key}' has ${totalRows} rows, not ${count} tables` + (vocab === undefined ? "" : ` of ${vocab} rows`),
       );
     }
-    const data = t.data as Float32Array;
     for (let i = 0; i < count; i++) {
       // table i = rows [i*V, (i+1)*V) of the fused [T*V, dE] table
-      const slice = data.slice(i * rows * dim, (i + 1) * rows * dim);
-      blt.set(`encoder_hash_tok_embedding.${i}.weight`, { dtype: "F32", shape: [rows, dim], data: slice });
+      const name = `encoder_hash_tok_embedding.${i}.weight`;
+      blt.set(name, kind.slice(t, i * rows, rows, name));
     }
   }
   return { blt, entropy };

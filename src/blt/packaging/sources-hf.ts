@@ -1,0 +1,73 @@
+// The weights of a Hugging Face checkpoint folder as TensorSources: one `model.safetensors`, or shards named by
+// `model.safetensors.index.json` ({"metadata": …, "weight_map": {key: shard file}}, as transformers writes it).
+// The index is checked against the shards before anything is read: every shard it names exists, every key is
+// in the shard it names, and no key is in two shards or in a shard without being in the index.
+
+import fs from 'node:fs';
+import nodePath from 'node:path';
+import { openSafetensorsSources } from '../../io/safetensors-source.js';
+import type { TensorSource } from '../../io/tensor-source.js';
+
+export const HF_INDEX = 'model.safetensors.index.json';
+export const HF_SINGLE = 'model.safetensors';
+
+/** Every tensor of one safetensors file. */
+export function singleFileSources(path: string): Map<string, TensorSource> {
+  return openSafetensorsSources(path).tensors;
+}
+
+/** The weight map of an index file: key -> shard file name (relative to the folder). */
+function readWeightMap(indexPath: string): Map<string, string> {
+  let json: unknown;
+  try {
+    json = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
+  } catch (e) {
+    throw new Error(`BLT checkpoint ${indexPath}: cannot read or parse JSON (${(e as Error).message})`);
+  }
+  const map = (json as { weight_map?: unknown } | null)?.weight_map;
+  if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new Error(`BLT checkpoint ${indexPath}: field "weight_map" is missing or not an object`);
+  const out = new Map<string, string>();
+  for (const [key, file] of Object.entries(map as Record<string, unknown>)) {
+    if (typeof file !== 'string' || file.length === 0 || nodePath.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
+      throw new Error(`BLT checkpoint ${indexPath}: field "weight_map.${key}" must be a shard file name inside the folder, got ${JSON.stringify(file)}`);
+    }
+    out.set(key, file);
+  }
+  if (out.size === 0) throw new Error(`BLT checkpoint ${indexPath}: "weight_map" is empty`);
+  return out;
+}
+
+/** The tensors of a sharded checkpoint, each taken from the shard the index names (checked as described above). */
+export function shardedSources(dir: string): { tensors: Map<string, TensorSource>; files: string[] } {
+  const indexPath = nodePath.join(dir, HF_INDEX);
+  const weightMap = readWeightMap(indexPath);
+  const shardNames = [...new Set(weightMap.values())].sort();
+  const shards = new Map<string, Map<string, TensorSource>>();
+  for (const name of shardNames) {
+    const path = nodePath.join(dir, name);
+    if (!fs.existsSync(path)) {
+      const keys = [...weightMap].filter(([, f]) => f === name).map(([k]) => k);
+      throw new Error(`BLT checkpoint ${indexPath}: shard '${name}' (holding ${keys.length} keys, e.g. '${keys[0]}') does not exist`);
+    }
+    shards.set(name, singleFileSources(path));
+  }
+  const tensors = new Map<string, TensorSource>();
+  const seenIn = new Map<string, string>();
+  for (const [name, shard] of shards) {
+    for (const key of shard.keys()) {
+      const other = seenIn.get(key);
+      if (other !== undefined) throw new Error(`BLT checkpoint ${dir}: key '${key}' is in two shards, ${other} and ${name}`);
+      seenIn.set(key, name);
+      if (!weightMap.has(key)) throw new Error(`BLT checkpoint ${indexPath}: shard '${name}' holds key '${key}', which the index does not list`);
+    }
+  }
+  for (const [key, name] of weightMap) {
+    const t = shards.get(name)!.get(key);
+    if (t === undefined) {
+      const actual = seenIn.get(key);
+      throw new Error(`BLT checkpoint ${indexPath}: key '${key}' should be in shard '${name}' but is ${actual === undefined ? 'in no shard' : `in '${actual}'`}`);
+    }
+    tensors.set(key, t);
+  }
+  return { tensors, files: shardNames.map((n) => nodePath.join(dir, n)) };
+}
