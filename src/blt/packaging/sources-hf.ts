@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { openSafetensorsSources } from '../../io/safetensors-source.js';
+import { openSafetensors } from '../../io/safetensors-source.js';
 import type { TensorSource } from '../../io/tensor-source.js';
 
 export const HF_INDEX = 'model.safetensors.index.json';
@@ -13,7 +13,7 @@ export const HF_SINGLE = 'model.safetensors';
 
 /** Every tensor of one safetensors file. */
 export function singleFileSources(path: string): Map<string, TensorSource> {
-  return openSafetensorsSources(path).tensors;
+  return openSafetensors(path).tensors;
 }
 
 /** The weight map of an index file: key -> shard file name (relative to the folder). */

@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import { convertOriginal, isEntropyModelKey, type BltHashConfig, type TensorKind } from '../../io/blt-keys.js';
 import { readPthStateDict } from '../../io/pth/pth.js';
-import { openSafetensorsSources } from '../../io/safetensors-source.js';
+import { openSafetensors } from '../../io/safetensors-source.js';
 import { concatRows, sliceRows, type TensorSource } from '../../io/tensor-source.js';
 import type { BltConfig } from '../config.js';
 import { metaEntropyFromArgs, metaEntropyFromParams, metaPatcherArgs, type MetaEntropyModel, type MetaPatcherArgs } from './meta-config.js';
@@ -80,7 +80,7 @@ export function openMetaEntropyFolder(dir: string): MetaEntropyFolder {
   } else if (form === 'config.json + model.safetensors') {
     const configPath = nodePath.join(dir, 'config.json'), st = nodePath.join(dir, 'model.safetensors');
     model = metaEntropyFromArgs(readJson(configPath), configPath);
-    tensors = openSafetensorsSources(st).tensors;
+    tensors = openSafetensors(st).tensors;
     files = [configPath, st];
   } else {
     throw new Error(`entropy model ${dir}: expected params.json + consolidated.pth, or config.json + model.safetensors`);
