@@ -21,6 +21,7 @@ import { patchingView } from '../train/patching-view.js';
 import { generateCached } from '../blt/generate.js';
 import { checkTrainGolden } from '../train/golden-train.js';
 import { checkGolden } from '../blt/golden.js';
+import { checkMetaGolden, isMetaGoldenSet } from '../blt/golden-meta.js';
 import { entropyPlotSvg } from '../report/entropy-plot.js';
 import { ansiPatches, patchPieces } from '../report/patches-text.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -108,8 +109,8 @@ const GENERATE: CommandSpec = {
 
 const CHECK_GOLDEN: CommandSpec = {
   name: 'check-golden',
-  summary: 'Compare the forward pass with the Hugging Face golden outputs (shared/golden).',
-  positionals: [{ name: 'dir', required: false, help: 'golden folder (default ../shared/golden beside the repository)' }],
+  summary: 'Compare the forward pass with a golden set: Hugging Face\'s outputs (shared/golden) or Meta\'s own code in every packaging it saves (shared/golden-meta), detected from the folder.',
+  positionals: [{ name: 'dir', required: false, help: 'golden folder (default ../shared/golden beside the repository; ../shared/golden-meta for Meta\'s set)' }],
   options: { device: DEVICE_OPT },
 };
 
@@ -280,7 +281,7 @@ async function cmdCheckGolden(p: string[], o: ParsedOptions): Promise<number> {
   const dir = p[0] ?? sharedPath('golden');
   needDir(dir, 'check-golden');
   const dev = await device(o);
-  const r = await checkGolden(dir, { device: dev, print: true });
+  const r = isMetaGoldenSet(dir) ? await checkMetaGolden(dir, { device: dev, print: true }) : await checkGolden(dir, { device: dev, print: true });
   return r.ok ? 0 : 1;
 }
 
