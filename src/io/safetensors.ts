@@ -1,4 +1,4 @@
-// safetensors reader and writer (no dependencies).
+// safetensors reader (no dependencies); the writer is ./safetensors-writer.ts.
 //
 // Format (https://github.com/huggingface/safetensors, spec §9.6 item 8 of blt-reference.md):
 //   [8 bytes]  N = header length, unsigned 64-bit little-endian
@@ -15,12 +15,10 @@
 // Allocation bound: the decoded bytes of a tensor are at most 2x its byte span in the file (F16/BF16 -> F32),
 // and the spans tile the file, so a reader never allocates more than twice the file size.
 //
-// Writing lays tensors out like the Rust reference `serialize` (larger dtypes first: F64, F32, I32; then by
-// name), writes `__metadata__` first with sorted keys, and pads the header with spaces to a multiple of 8
-// bytes, so re-writing a file produced by Python `safetensors` with these dtypes (and at most one metadata key,
-// whose order Python leaves unspecified) is byte-identical (tested on the golden files).
+// Writing (./safetensors-writer.ts) follows the Rust reference layout, so a re-written file is byte-identical.
 
 import fs from "node:fs";
+import { f16Table32 } from "../tensor/half.js";
 
 /** Dtypes a decoded tensor can have. */
 export type RawDtype = "F32" | "I32" | "F64";
@@ -63,7 +61,6 @@ export interface SafetensorsHeader {
 export const MAX_HEADER_BYTES = 100_000_000;
 
 const DTYPE_BYTES: Record<StoredDtype, number> = { F64: 8, I64: 8, F32: 4, I32: 4, F16: 2, BF16: 2 };
-const RAW_DTYPE_BYTES: Record<RawDtype, number> = { F64: 8, F32: 4, I32: 4 };
 const METADATA_KEY = "__metadata__";
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
@@ -249,26 +246,6 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, fileSize: number
 // Decoding
 // ---------------------------------------------------------------------------------------------------------
 
-/** Lookup table: IEEE binary16 bit pattern -> float32 value, built on first use (256 KiB). */
-let f16Table: Float32Array | null = null;
-
-function halfToFloat(h: number): number {
-  const sign = h & 0x8000 ? -1 : 1;
-  const exp = (h >> 10) & 0x1f;
-  const frac = h & 0x3ff;
-  if (exp === 0) return sign * frac * 2 ** -24; // subnormal: frac * 2^-10 * 2^-14
-  if (exp === 0x1f) return frac === 0 ? sign * Infinity : NaN;
-  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
-}
-
-function getF16Table(): Float32Array {
-  if (f16Table === null) {
-    f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = halfToFloat(h);
-  }
-  return f16Table;
-}
-
 /**
  * Fresh, 0-aligned copy of a byte range, so typed views over it never alias the input. With `adopt`, a buffer
  * the reader allocated for this tensor alone is used as is.
@@ -329,7 +306,7 @@ export function decodeTensor(entry: SafetensorsEntry, raw: Uint8Array, source: s
       return { dtype: "F64", shape, data, storedDtype };
     }
     case "F16": {
-      const table = getF16Table();
+      const table = f16Table32();
       const h = u16Words(raw, adopt);
       const data = new Float32Array(numel);
       for (let i = 0; i < numel; i++) data[i] = table[h[i]!]!;
@@ -418,79 +395,5 @@ export function readSafetensorsFile(path: string): SafetensorsFile {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------
-// Writer
-// ---------------------------------------------------------------------------------------------------------
-
-function checkWritable(name: string, t: RawTensor): number {
-  const src = "write";
-  if (name === METADATA_KEY) fail(src, `tensor name '${METADATA_KEY}' is reserved`);
-  if (t === null || typeof t !== "object") fail(src, `tensor '${name}': ${show(t)} is not a RawTensor`);
-  const expected =
-    t.dtype === "F32" ? Float32Array : t.dtype === "I32" ? Int32Array : t.dtype === "F64" ? Float64Array : null;
-  if (expected === null) fail(src, `tensor '${name}': cannot write dtype ${show(t.dtype)} (F32, I32, F64 only)`);
-  if (!(t.data instanceof expected)) {
-    fail(src, `tensor '${name}': dtype ${t.dtype} needs ${expected.name} data, got ${Object.prototype.toString.call(t.data)}`);
-  }
-  const dims = checkDims(src, name, t.shape);
-  const numel = safeNumel(dims, t.data.length, () =>
-    fail(src, `tensor '${name}': shape ${show(dims)} has more elements than data (${t.data.length})`),
-  );
-  if (numel !== t.data.length) {
-    fail(src, `tensor '${name}': shape ${show(dims)} has ${numel} elements but data has ${t.data.length}`);
-  }
-  return numel;
-}
-
-/**
- * Serialises tensors (F32, I32, F64) and optional string metadata to safetensors bytes.
- * Deterministic: data ordered by dtype size (F64, then F32, then I32) and name, as the Rust reference does;
- * header entries in that same order after `__metadata__` (keys sorted); header padded with spaces to 8 bytes.
- */
-export function writeSafetensors(
-  tensors: Map<string, RawTensor> | Record<string, RawTensor>,
-  metadata?: Record<string, string>,
-): Uint8Array {
-  const items = tensors instanceof Map ? [...tensors.entries()] : Object.entries(tensors);
-  const rank: Record<RawDtype, number> = { F64: 0, F32: 1, I32: 2 };
-  const checked = items.map(([name, t]) => ({ name, t, numel: checkWritable(name, t) }));
-  checked.sort((a, b) => rank[a.t.dtype] - rank[b.t.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined) {
-    const meta: Record<string, string> = {};
-    for (const k of Object.keys(metadata).sort()) {
-      const v = metadata[k];
-      if (typeof v !== "string") fail("write", `metadata value for '${k}' is ${show(v)}, not a string`);
-      setOwn(meta, k, v);
-    }
-    setOwn(header, METADATA_KEY, meta);
-  }
-  let offset = 0;
-  for (const { name, t, numel } of checked) {
-    const size = numel * RAW_DTYPE_BYTES[t.dtype];
-    setOwn(header, name, { dtype: t.dtype, shape: t.shape.slice(), data_offsets: [offset, offset + size] });
-    offset += size;
-  }
-
-  const json = new TextEncoder().encode(JSON.stringify(header));
-  const n = Math.ceil(json.length / 8) * 8; // pad so the data section starts 8-byte aligned
-  const out = new Uint8Array(8 + n + offset);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, n % 2 ** 32, true);
-  view.setUint32(4, Math.floor(n / 2 ** 32), true);
-  out.set(json, 8);
-  out.fill(0x20, 8 + json.length, 8 + n);
-
-  let pos = 8 + n;
-  for (const { t } of checked) {
-    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
-    if (LITTLE_ENDIAN_HOST) out.set(bytes, pos);
-    else {
-      const w = RAW_DTYPE_BYTES[t.dtype];
-      for (let i = 0; i < bytes.length; i += w) for (let j = 0; j < w; j++) out[pos + i + j] = bytes[i + w - 1 - j]!;
-    }
-    pos += bytes.length;
-  }
-  return out;
-}
+// The writer lives in ./safetensors-writer.ts (streaming to a file, or into memory with the same layout).
+export { writeSafetensors } from "./safetensors-writer.js";
