@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `blt` command line: train, eval, patch, generate, check-golden, check-train-golden, flops, bench, demo.
+ * The `blt` command line: train, eval, patch, generate, check-golden, check-train-golden, convert, flops, bench, demo.
  * Exit codes: 0 success, 1 failure (bad file, checkpoint that does not fit, failed check), 2 bad arguments,
  * 130 interrupted by Ctrl-C (after saving a checkpoint).
  */
@@ -22,6 +22,7 @@ import { generateCached } from '../blt/generate.js';
 import { checkTrainGolden } from '../train/golden-train.js';
 import { checkGolden } from '../blt/golden.js';
 import { checkMetaGolden, isMetaGoldenSet } from '../blt/golden-meta.js';
+import { convertCheckpoint } from '../blt/packaging/convert.js';
 import { entropyPlotSvg } from '../report/entropy-plot.js';
 import { ansiPatches, patchPieces } from '../report/patches-text.js';
 import { writeFileAtomic } from '../io/atomic.js';
@@ -121,6 +122,22 @@ const CHECK_TRAIN_GOLDEN: CommandSpec = {
   options: { device: DEVICE_OPT },
 };
 
+const CONVERT: CommandSpec = {
+  name: 'convert',
+  summary: 'Convert a BLT checkpoint in any packaging (Hugging Face single or sharded, Meta Hub, Meta original .pth) to the Hugging Face or Meta Hub layout, streaming tensor by tensor.',
+  positionals: [
+    { name: 'src', required: true, help: 'checkpoint folder to read (packaging detected from its files)' },
+    { name: 'dst', required: true, help: 'folder to write (must be empty or absent unless --force)' },
+  ],
+  options: {
+    to: { type: 'string', help: 'output layout: hf (config.json + safetensors) or meta (Meta Hub: {"args"} config, Meta key names, entropy_model/)', choices: ['hf', 'meta'] },
+    dtype: { type: 'string', help: 'weight dtype of the output (default: keep each tensor\'s dtype)', choices: ['bf16', 'f32'] },
+    force: { type: 'bool', help: 'replace a non-empty dst' },
+    'max-shard-mb': { type: 'int', help: 'hf: shard the weights above this many megabytes (10^6 bytes)', default: 5000, min: 1 },
+    'entropy-model': { type: 'string', help: 'Meta packagings: take the entropy model from this folder (params.json + consolidated.pth, or config.json + model.safetensors)' },
+  },
+};
+
 const FLOPS: CommandSpec = {
   name: 'flops',
   summary: 'Forward FLOPs per byte of a BLT config at an average patch size (paper eq. 13, spec §8).',
@@ -145,7 +162,7 @@ const BENCH: CommandSpec = {
 
 const COMMANDS: Record<string, CommandSpec> = {
   train: TRAIN, eval: EVAL, patch: PATCH, generate: GENERATE, 'check-golden': CHECK_GOLDEN,
-  'check-train-golden': CHECK_TRAIN_GOLDEN, flops: FLOPS, bench: BENCH, demo: DEMO_SPEC,
+  'check-train-golden': CHECK_TRAIN_GOLDEN, convert: CONVERT, flops: FLOPS, bench: BENCH, demo: DEMO_SPEC,
 };
 
 function mainHelp(): string {
@@ -293,6 +310,18 @@ async function cmdCheckTrainGolden(p: string[], o: ParsedOptions): Promise<numbe
   return r.ok ? 0 : 1;
 }
 
+async function cmdConvert(p: string[], o: ParsedOptions): Promise<number> {
+  if (o.to !== 'hf' && o.to !== 'meta') throw new UsageError('convert: --to hf or --to meta is required');
+  const t0 = Date.now();
+  const ck = await convertCheckpoint(p[0], p[1], {
+    to: o.to, dtype: o.dtype as 'bf16' | 'f32' | undefined, force: o.force === true,
+    maxShardBytes: (o['max-shard-mb'] as number) * 1e6, entropyModel: o['entropy-model'] as string | undefined,
+  });
+  console.log(`converted ${ck.packaging} checkpoint ${p[0]} (${ck.tensors.size} tensors) to ${o.to} in ${p[1]} ` +
+    `(${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+  return 0;
+}
+
 async function cmdFlops(o: ParsedOptions): Promise<number> {
   const cfg = await modelConfig(o);
   const np = o['patch-size'] as number;
@@ -351,6 +380,7 @@ async function runCommand(name: string, p: string[], o: ParsedOptions): Promise<
     case 'generate': return await cmdGenerate(p, o);
     case 'check-golden': return await cmdCheckGolden(p, o);
     case 'check-train-golden': return await cmdCheckTrainGolden(p, o);
+    case 'convert': return await cmdConvert(p, o);
     case 'flops': return await cmdFlops(o);
     case 'bench': return cmdBench(o);
     case 'demo': return await runDemo(o);
