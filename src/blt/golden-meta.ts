@@ -34,7 +34,7 @@ import * as ops from '../ops/index.js';
 import type { Blt } from './blt.js';
 import { entropyPatchLengths, entropyPatchOptions, type LengthConvention } from './patcher.js';
 import { encode, EOS_ID } from './tokenizer.js';
-import { goldenTolerance } from './golden.js';
+import { goldenTolerance, maxAbsDiff } from './golden.js';
 import { detectPackaging, openCheckpoint, type OpenedCheckpoint } from './packaging/open.js';
 import { entropyFolderForm } from './packaging/sources-meta.js';
 import { bltFromCheckpoint } from './load-sources.js';
@@ -116,16 +116,6 @@ function setFolders(modelDir: string): { blts: string[]; entropyOnly: string[] }
   return { blts, entropyOnly };
 }
 
-function maxAbs(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) return NaN;
-  let m = 0;
-  for (let i = 0; i < a.length; i++) {
-    const d = Math.abs(a[i] - b[i]);
-    if (!(d <= m)) m = d; // NaN propagates
-  }
-  return m;
-}
-
 function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return Math.max(a.length, b.length);
   let n = 0;
@@ -200,7 +190,7 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
   await scopeAsync(async () => {
     // entropies and the model's own patching
     const ent = await model.computeEntropies([ids]).data();
-    add('entropies', maxAbs(ent, need('entropies').data), tol.entropy);
+    add('entropies', maxAbsDiff(ent, need('entropies').data), tol.entropy);
     const main = Array.from((await model.patchLengthsFor([ids]))[0]);
     add('patch_lengths (model)', mismatches(main, need('patch_lengths').data), 0, `ours [${main.join(',')}]`);
     const lengthsOf = new Map<string, number[]>();
@@ -214,7 +204,7 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
     const batch = model.patchedBatch([ids], [main]);
     add('patch_ids', mismatches(batch.segments, need('patch_ids').data), 0);
     add('decoder_patch_ids', mismatches(batch.decIds, need('decoder_patch_ids').data), 0);
-    const local = batch.localRanges.start.dataSync();
+    const local = await batch.localRanges.start.data();
     add('local mask', mismatches(local, expectedLocalStarts(meta.doc_seqlens, T, cfg.behaviour.localWindow)), 0);
     const g = globalAttentionRanges(batch.data, batch.lengths, 1, batch.P, T, cfg.behaviour.documentMask, 'cpu');
     const globalTokens = tensors.get('global_tokens');
@@ -237,14 +227,14 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
     }
     for (const [key, t] of recorded) {
       const ref = tensors.get(key);
-      if (ref) add(key, maxAbs(await t.data(), ref.data), tol.logits);
+      if (ref) add(key, maxAbsDiff(await t.data(), ref.data), tol.logits);
     }
     // forwards with the lengths of other variants that stored logits
     for (const key of tensors.keys()) {
       const m = /^(.+)\.logits$/.exec(key);
       if (m === null || !lengthsOf.has(m[1])) continue;
       const logits = noGrad(() => model.forwardWithPatches([ids], [lengthsOf.get(m[1])!]).logits);
-      add(key, maxAbs(await logits.data(), need(key).data), tol.logits);
+      add(key, maxAbsDiff(await logits.data(), need(key).data), tol.logits);
     }
     // loss = mean CE of logits[:-1] against ids[1:] (none for a single token)
     const refLoss = tensors.get('loss')?.data[0] ?? meta.loss;
@@ -264,12 +254,12 @@ async function checkEntropyOnly(model: Blt, packaging: string, name: string, ten
   const f32 = tensors.get('entropies'), bf16 = tensors.get('bf16.entropies'), bf16Lengths = tensors.get('bf16.patch_lengths');
   const rows: MetaGoldenRow[] = [];
   if (f32) {
-    const v = maxAbs(ent, f32.data);
+    const v = maxAbsDiff(ent, f32.data);
     rows.push({ packaging, case: name, check: 'entropies vs float32 reference (BF16 weights)', value: v, tolerance: bound, ok: v <= bound,
       detail: `bound: Meta's own BF16 run differs from the float32 reference by up to ${bound.toExponential(2)} in this set` });
   }
   if (bf16) {
-    const v = maxAbs(ent, bf16.data);
+    const v = maxAbsDiff(ent, bf16.data);
     rows.push({ packaging, case: name, check: 'entropies vs bf16.entropies', value: v, tolerance: Infinity, ok: true, informational: true,
       detail: 'Meta computed in BF16, this model in float32: informational' });
   }
@@ -321,7 +311,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
   // entropy models stored alone: attached to the first BLT of the set
   const bound = Math.max(0, ...cases.map((c) => {
     const a = c.tensors.get('bf16.entropies'), b = c.tensors.get('entropies');
-    return a && b ? maxAbs(a.data, b.data) : 0;
+    return a && b ? maxAbsDiff(a.data, b.data) : 0;
   }));
   for (const e of entropyOnly) {
     const model = bltFromCheckpoint(openCheckpoint(first!.dir, { entropyModel: e }), { device: opts.device });

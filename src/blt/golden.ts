@@ -56,7 +56,8 @@ export interface GoldenOptions {
   cases?: readonly string[];
 }
 
-function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+/** max |a - b| (NaN when the lengths differ or a value is NaN). */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   if (a.length !== b.length) return NaN;
   let m = 0;
   for (let i = 0; i < a.length; i++) {
