@@ -301,7 +301,9 @@ export function bltConfigFromMeta(input: MetaConfigInput): BltConfig {
     hash: { groupSizes, nbFunctions, vocab: f.int('encoder_hash_byte_group_vocab') },
     patching: {
       mode: p.patching_mode as PatchingMode, threshold: p.threshold, thresholdAdd: p.threshold_add, monotonicity: p.monotonicity,
-      maxPatchLength: p.max_patch_length, patchSize: p.patch_size, patchInForward: input.entropy !== null,
+      // patch_size only sets the stride of static patching; integer there, as HF's converter makes it (int(4.5) = 4,
+      // and HF's BltConfig refuses a fraction)
+      maxPatchLength: p.max_patch_length, patchSize: p.patch_size === null ? null : Math.trunc(p.patch_size), patchInForward: input.entropy !== null,
     },
     encoder: { ...part(dE, hE, kvLocal, f.int('n_layers_local_encoder'), ffn(dE), eps, theta, maxLocal),
       crossAttnAllLayers: f.bool('cross_attn_all_layers_encoder'), crossAttnK: k, hiddenSizeGlobal: dG },
