@@ -41,7 +41,7 @@ import { bltFromCheckpoint } from './load-sources.js';
 import { globalAttentionRanges } from './global-transformer.js';
 import { localAttentionRanges } from './entropy-model.js';
 import { META_ENTROPY_CHUNK } from './packaging/meta-config.js';
-import type { BltConfig } from './config.js';
+import type { BltBehaviour, BltConfig } from './config.js';
 
 /** One check of one case under one packaging. */
 export interface MetaGoldenRow {
@@ -63,6 +63,8 @@ export interface MetaGoldenOptions {
   device?: Device;
   /** only these case names (default all) */
   cases?: readonly string[];
+  /** run with these behaviour switches changed (to see which checks depend on them); default: as the files say */
+  behaviour?: Partial<BltBehaviour>;
 }
 
 interface CaseJson {
@@ -272,6 +274,10 @@ async function checkEntropyOnly(model: Blt, packaging: string, name: string, ten
   return rows;
 }
 
+function withBehaviour(c: OpenedCheckpoint, b: Partial<BltBehaviour> | undefined): OpenedCheckpoint {
+  return b === undefined ? c : { ...c, config: { ...c.config, behaviour: { ...c.config.behaviour, ...b } } };
+}
+
 function printRow(r: MetaGoldenRow): void {
   const v = Number.isInteger(r.value) ? String(r.value) : r.value.toExponential(2);
   const tag = r.informational ? 'info' : r.ok ? 'ok  ' : 'FAIL';
@@ -302,7 +308,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
 
   let first: OpenedCheckpoint | null = null;
   for (const d of blts) {
-    const opened = openCheckpoint(d);
+    const opened = withBehaviour(openCheckpoint(d), opts.behaviour);
     first ??= opened;
     if (opts.print) console.log(`${rel(d)}: ${opened.packaging}, entropy model ${opened.entropyDir ? rel(opened.entropyDir) : 'none'}, patching from ${rel(opened.patchingSource)}`);
     const model = bltFromCheckpoint(opened, { device: opts.device });
@@ -314,7 +320,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
     return a && b ? maxAbsDiff(a.data, b.data) : 0;
   }));
   for (const e of entropyOnly) {
-    const model = bltFromCheckpoint(openCheckpoint(first!.dir, { entropyModel: e }), { device: opts.device });
+    const model = bltFromCheckpoint(withBehaviour(openCheckpoint(first!.dir, { entropyModel: e }), opts.behaviour), { device: opts.device });
     for (const c of cases) emit(await checkEntropyOnly(model, rel(e), c.name, c.tensors, bound));
   }
   const checked = rows.filter((r) => !r.informational);

@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import { checkMetaGolden, isMetaGoldenSet, metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { readSafetensorsFile, writeSafetensors } from '../../../src/io/safetensors.js';
+import { openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const META = sharedPath('golden-meta');
@@ -52,6 +53,20 @@ describe('golden-meta: Meta\'s outputs from every packaging', () => {
         expect(notCompared, `${p}/${name}`).toEqual([]);
         if (meta.loss != null) expect(checks.has('loss'), `${p}/${name} loss`).toBe(true);
       }
+    }
+  }, 60_000);
+
+  it('fails where Meta\'s masks matter when they are switched off (HF\'s plain causal attention), and only there', async () => {
+    const hfMasks = { localWindow: null, patcherWindow: null, documentMask: false };
+    const { rows } = await checkMetaGolden(META, { behaviour: hfMasks });
+    const window = openCheckpoint(nodePath.join(modelDir, 'hub')).config.behaviour.localWindow!;
+    for (const name of caseNames) {
+      const meta = caseJson(modelDir, name);
+      const needsMasks = meta.documents.length > 1 || meta.input_ids.length > window;
+      const logits = rows.filter((r) => r.case === name && r.check === 'logits');
+      expect(logits.length).toBeGreaterThan(0);
+      // the HF port matches Meta bit for bit on one document shorter than the window, and differs otherwise
+      for (const r of logits) expect(r.ok, `${r.packaging}/${name}: logits ${r.value}`).toBe(!needsMasks);
     }
   }, 60_000);
 
