@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import '../../../src/index.js';
 import { checkMetaGolden, isMetaGoldenSet, metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { readSafetensorsFile, writeSafetensors } from '../../../src/io/safetensors.js';
@@ -68,6 +68,19 @@ describe('golden-meta: Meta\'s outputs from every packaging', () => {
       // the HF port matches Meta bit for bit on one document shorter than the window, and differs otherwise
       for (const r of logits) expect(r.ok, `${r.packaging}/${name}: logits ${r.value}`).toBe(!needsMasks);
     }
+  }, 60_000);
+
+  it('blt check-golden detects the set and exits 0 on it', async () => {
+    const { main } = await import('../../../src/cli/main.js');
+    const lines: string[] = [];
+    const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => { lines.push(a.join(' ')); });
+    try {
+      expect(await main(['check-golden', META])).toBe(0);
+    } finally {
+      log.mockRestore();
+    }
+    expect(lines.at(-1)).toMatch(/^golden-meta: (\d+)\/\1 checks within tolerance over \d+ cases and \d+ folders/);
+    expect(lines.some((l) => l.startsWith('FAIL'))).toBe(false);
   }, 60_000);
 
   it('passes on a renamed copy of the set (model folder, BLT folder, a case and a variant renamed), so nothing is hard-coded', async () => {
