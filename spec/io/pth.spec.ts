@@ -5,13 +5,16 @@ import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readPthStateDict } from '../../src/io/pth/pth.js';
+import { openPth } from '../../src/io/pth/pth.js';
 import { readPickle } from '../../src/io/pth/pickle.js';
 import { ZipWriter, crc32 } from '../../src/io/pth/zip-writer.js';
 import { stateDictPickle, writePthStateDict } from '../../src/io/pth/pth-writer.js';
 import { openSafetensors } from '../../src/io/safetensors-source.js';
 import { numelOf, FILE_DTYPE_BYTES, type TensorSource } from '../../src/io/tensor-source.js';
 import { sharedPath } from '../../src/io/shared-dir.js';
+
+/** The state dict of a .pth file (lazy sources; the descriptor stays open for the test's lifetime). */
+const readPth = (path: string, opts?: { entry?: string | null }) => openPth(path, opts).tensors;
 
 const META = sharedPath('golden-meta');
 const tmp = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'blt-pth-'));
@@ -46,7 +49,7 @@ function memorySource(name: string, shape: number[], base: number): TensorSource
 
 describe('PyTorch .pth reader on Meta\'s files', () => {
   it('reads the BLT and entropy-model state dicts lazily, with the same bytes as the hub safetensors', () => {
-    const blt = readPthStateDict(metaFile('blt', fs.readdirSync(metaFile('blt')).find((d) => d !== 'entropy_model')!, 'consolidated.pth'));
+    const blt = readPth(metaFile('blt', fs.readdirSync(metaFile('blt')).find((d) => d !== 'entropy_model')!, 'consolidated.pth'));
     const hub = openSafetensors(metaFile('hub', 'model.safetensors')).tensors;
     expect([...blt.keys()].sort()).toEqual([...hub.keys()].sort());
     for (const [key, t] of blt) {
@@ -55,13 +58,13 @@ describe('PyTorch .pth reader on Meta\'s files', () => {
       expect(Buffer.from(all(t)).equals(Buffer.from(all(h))), key).toBe(true);
     }
     const meta = JSON.parse(fs.readFileSync(metaFile('meta.json'), 'utf8'));
-    const ent = readPthStateDict(metaFile('blt', 'entropy_model', 'consolidated.pth'));
+    const ent = readPth(metaFile('blt', 'entropy_model', 'consolidated.pth'));
     expect(Object.fromEntries([...ent].map(([k, t]) => [k, t.shape]))).toEqual(
       Object.fromEntries(Object.entries(meta.consolidated_pth.entropy_model.model as Record<string, { shape: number[] }>).map(([k, v]) => [k, v.shape])));
   });
 
   it('reads a sub-range of a tensor without reading the rest', () => {
-    const ent = readPthStateDict(metaFile('blt', 'entropy_model', 'consolidated.pth'));
+    const ent = readPth(metaFile('blt', 'entropy_model', 'consolidated.pth'));
     const emb = ent.get('tok_embeddings.weight')!;
     const rowBytes = emb.shape[1] * 4;
     expect(Buffer.from(emb.read(5 * rowBytes, rowBytes)).equals(Buffer.from(all(emb).subarray(5 * rowBytes, 6 * rowBytes)))).toBe(true);
@@ -82,7 +85,7 @@ describe('.pth writer', () => {
         [...tensors.values()].forEach((t, i) => { const b = all(t); z.addEntry(`x/data/${i}`, b.length, (w) => w(b)); });
         z.finish();
       } else writePthStateDict(path, tensors);
-      const back = readPthStateDict(path);
+      const back = readPth(path);
       expect([...back.keys()]).toEqual(['a.weight', 'b', 's']);
       for (const [k, t] of tensors) {
         expect(back.get(k)!.shape).toEqual(t.shape);
@@ -123,7 +126,7 @@ describe('.pth refusals', () => {
   it('refuses GLOBAL os.system before anything is called, naming the file, the global and its byte position', () => {
     const evil = bytes([0x80, 0x02], 'cos\nsystem\n', 'X', [2, 0, 0, 0], 'ls', [0x85, 0x52, 0x2e]);
     const path = zipWith('evil.pth', { 'data.pkl': evil });
-    expect(() => readPthStateDict(path)).toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}.*pickle byte 2: global 'os\\.system' is refused`));
+    expect(() => readPth(path)).toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}.*pickle byte 2: global 'os\\.system' is refused`));
   });
 
   it('refuses a REDUCE of an allowed name that is not a callable it knows, and unknown opcodes', () => {
@@ -140,31 +143,31 @@ describe('.pth refusals', () => {
     const cut = nodePath.join(tmp, 'cut.pth');
     const b = fs.readFileSync(good);
     fs.writeFileSync(cut, b.subarray(0, b.length - 30));
-    expect(() => readPthStateDict(cut)).toThrow(/cut\.pth: no zip end-of-central-directory record/);
+    expect(() => readPth(cut)).toThrow(/cut\.pth: no zip end-of-central-directory record/);
     fs.writeFileSync(cut, b.subarray(0, 40));
-    expect(() => readPthStateDict(cut)).toThrow(/cut\.pth/);
-    expect(() => readPthStateDict(nodePath.join(tmp, 'missing.pth'))).toThrow(/missing\.pth: cannot open file/);
+    expect(() => readPth(cut)).toThrow(/cut\.pth/);
+    expect(() => readPth(nodePath.join(tmp, 'missing.pth'))).toThrow(/missing\.pth: cannot open file/);
   });
 
   it('refuses a big-endian checkpoint', () => {
     const path = zipWith('big.pth', { 'data.pkl': tensorPickle('FloatStorage', [2, 2], [2, 1]), byteorder: bytes('big'), 'data/0': data16 });
-    expect(() => readPthStateDict(path)).toThrow(/big\.pth: byteorder is 'big'; only little-endian/);
+    expect(() => readPth(path)).toThrow(/big\.pth: byteorder is 'big'; only little-endian/);
   });
 
   it('refuses non-contiguous strides, storage offsets that do not fit, unsupported dtypes and a missing storage, naming the key', () => {
     const t = (name: string, pkl: Uint8Array, data = data16) => zipWith(name, { 'data.pkl': pkl, 'data/0': data });
-    expect(() => readPthStateDict(t('tr.pth', tensorPickle('FloatStorage', [2, 2], [1, 2])))).toThrow(/tensor 'w' in .*tr\.pth: strides \[1,2\] for size \[2,2\] are not contiguous/);
-    expect(() => readPthStateDict(t('off.pth', tensorPickle('FloatStorage', [2, 2], [2, 1], 1)))).toThrow(/tensor 'w' .*elements \[1, 5\) do not fit in its storage '0' of 4 elements/);
-    expect(() => readPthStateDict(t('u8.pth', tensorPickle('ByteStorage', [2, 2], [2, 1]), new Uint8Array(4)))).toThrow(/tensor 'w' .*dtype uint8 \(torch\.ByteStorage\) is not supported/);
-    expect(() => readPthStateDict(zipWith('nodata.pth', { 'data.pkl': tensorPickle('FloatStorage', [2, 2], [2, 1]) }))).toThrow(/'a\/data\/0' is missing/);
-    expect(() => readPthStateDict(t('short.pth', tensorPickle('FloatStorage', [2, 2], [2, 1]), new Uint8Array(8)))).toThrow(/has 8 bytes, but 4 float32 elements need 16/);
+    expect(() => readPth(t('tr.pth', tensorPickle('FloatStorage', [2, 2], [1, 2])))).toThrow(/tensor 'w' in .*tr\.pth: strides \[1,2\] for size \[2,2\] are not contiguous/);
+    expect(() => readPth(t('off.pth', tensorPickle('FloatStorage', [2, 2], [2, 1], 1)))).toThrow(/tensor 'w' .*elements \[1, 5\) do not fit in its storage '0' of 4 elements/);
+    expect(() => readPth(t('u8.pth', tensorPickle('ByteStorage', [2, 2], [2, 1]), new Uint8Array(4)))).toThrow(/tensor 'w' .*dtype uint8 \(torch\.ByteStorage\) is not supported/);
+    expect(() => readPth(zipWith('nodata.pth', { 'data.pkl': tensorPickle('FloatStorage', [2, 2], [2, 1]) }))).toThrow(/'a\/data\/0' is missing/);
+    expect(() => readPth(t('short.pth', tensorPickle('FloatStorage', [2, 2], [2, 1]), new Uint8Array(8)))).toThrow(/has 8 bytes, but 4 float32 elements need 16/);
     // a contiguous view at an offset inside a larger storage is fine
-    const sub = readPthStateDict(t('sub.pth', tensorPickle('FloatStorage', [1, 2], [2, 1], 2, 4), Uint8Array.from({ length: 16 }, (_, i) => i)));
+    const sub = readPth(t('sub.pth', tensorPickle('FloatStorage', [1, 2], [2, 1], 2, 4), Uint8Array.from({ length: 16 }, (_, i) => i)));
     expect(Array.from(all(sub.get('w')!))).toEqual([8, 9, 10, 11, 12, 13, 14, 15]);
   });
 
   it('refuses a file without a "model" entry, listing the keys it has', () => {
     const pkl = bytes([0x80, 0x02, 0x7d], 'X', [3, 0, 0, 0], 'foo', [0x4b, 1, 0x73, 0x2e]);
-    expect(() => readPthStateDict(zipWith('nomodel.pth', { 'data.pkl': pkl }))).toThrow(/no 'model' entry \(top-level keys: "foo"\)/);
+    expect(() => readPth(zipWith('nomodel.pth', { 'data.pkl': pkl }))).toThrow(/no 'model' entry \(top-level keys: "foo"\)/);
   });
 });

@@ -312,6 +312,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
     first ??= opened;
     if (opts.print) console.log(`${rel(d)}: ${opened.packaging}, entropy model ${opened.entropyDir ? rel(opened.entropyDir) : 'none'}, patching from ${rel(opened.patchingSource)}`);
     const model = bltFromCheckpoint(opened, { device: opts.device });
+    opened.close();
     for (const c of cases) emit(await checkCase(model, rel(d), c.name, c.meta, c.tensors, c.file));
   }
   // entropy models stored alone: attached to the first BLT of the set
@@ -320,7 +321,9 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
     return a && b ? maxAbsDiff(a.data, b.data) : 0;
   }));
   for (const e of entropyOnly) {
-    const model = bltFromCheckpoint(withBehaviour(openCheckpoint(first!.dir, { entropyModel: e }), opts.behaviour), { device: opts.device });
+    const withEntropy = withBehaviour(openCheckpoint(first!.dir, { entropyModel: e }), opts.behaviour);
+    const model = bltFromCheckpoint(withEntropy, { device: opts.device });
+    withEntropy.close();
     for (const c of cases) emit(await checkEntropyOnly(model, rel(e), c.name, c.tensors, bound));
   }
   const checked = rows.filter((r) => !r.informational);

@@ -33,5 +33,10 @@ export function bltFromCheckpoint(ckpt: OpenedCheckpoint, opts: { device?: Devic
 
 /** openCheckpoint + bltFromCheckpoint: any packaging, detected from the files. */
 export function loadAnyCheckpoint(dir: string, opts: OpenOptions & { device?: Device } = {}): Blt {
-  return bltFromCheckpoint(openCheckpoint(dir, opts), opts);
+  const ckpt = openCheckpoint(dir, opts);
+  try {
+    return bltFromCheckpoint(ckpt, opts);
+  } finally {
+    ckpt.close(); // every tensor has been read
+  }
 }

@@ -8,10 +8,13 @@ import '../../../src/index.js';
 import { detectPackaging, openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { bltWeightShapes } from '../../../src/blt/checkpoint.js';
 import { metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
-import { readPthStateDict } from '../../../src/io/pth/pth.js';
+import { openPth } from '../../../src/io/pth/pth.js';
 import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../../../src/io/safetensors.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../../../src/io/tensor-source.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
+
+/** The state dict of a .pth file (lazy sources; the descriptor stays open for the test's lifetime). */
+const readPth = (path: string, opts?: { entry?: string | null }) => openPth(path, opts).tensors;
 
 const MODEL = metaGoldenModelDir(sharedPath('golden-meta'))!;
 const ORIGINAL = nodePath.join(MODEL, 'blt', fs.readdirSync(nodePath.join(MODEL, 'blt')).find((d) => d !== 'entropy_model')!);
@@ -42,7 +45,7 @@ describe('openCheckpoint on Meta\'s packagings', () => {
     expect([...hub.tensors.keys()].sort()).toEqual(keys);
     for (const k of keys) expect(bytes(hub.tensors.get(k)!).equals(bytes(orig.tensors.get(k)!)), k).toBe(true);
     // the fused hash table is Meta's tables stacked in index order
-    const meta = readPthStateDict(nodePath.join(ORIGINAL, 'consolidated.pth'));
+    const meta = readPth(nodePath.join(ORIGINAL, 'consolidated.pth'));
     const parts = [...meta.keys()].filter((k) => k.startsWith('encoder_hash_tok_embedding.')).sort();
     expect(bytes(orig.tensors.get('model.encoder_hash_tok_embedding.weight')!).equals(Buffer.concat(parts.map((k) => bytes(meta.get(k)!))))).toBe(true);
   });

@@ -142,6 +142,15 @@ export async function convertCheckpoint(src: string, dst: string, opts: ConvertO
   if (nonEmpty(to) && !opts.force) throw new Error(`${dst} exists and is not empty (pass --force to replace it)`);
   if (fs.existsSync(to) && !fs.statSync(to).isDirectory()) throw new Error(`${dst} is a file, not a folder`);
   const ck = openCheckpoint(src, opts);
+  try {
+    await convertOpened(ck, to, dst, opts);
+  } finally {
+    ck.close();
+  }
+  return ck;
+}
+
+async function convertOpened(ck: OpenedCheckpoint, to: string, dst: string, opts: ConvertOptions): Promise<void> {
   if (opts.to === 'meta') metaArgsFromConfig(ck.config); // refuse before writing anything when Meta's format cannot say it
 
   const unique = `${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -171,5 +180,4 @@ export async function convertCheckpoint(src: string, dst: string, opts: ConvertO
     fs.rmSync(tmp, { recursive: true, force: true });
     throw e;
   }
-  return ck;
 }

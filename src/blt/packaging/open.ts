@@ -17,7 +17,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { isHfKey } from '../../io/blt-keys.js';
-import { readPthStateDict } from '../../io/pth/pth.js';
+import { openPth } from '../../io/pth/pth.js';
 import type { TensorSource } from '../../io/tensor-source.js';
 import { parseBltConfig, type BltConfig } from '../config.js';
 import { bltWeightShapes } from '../checkpoint.js';
@@ -39,6 +39,8 @@ export interface OpenedCheckpoint {
   entropyDir: string | null;
   /** the file the patching rule was taken from */
   patchingSource: string;
+  /** closes every file the tensors read from (reads after this reopen them) */
+  close(): void;
 }
 
 export interface OpenOptions {
@@ -102,11 +104,12 @@ function checkWeights(tensors: Map<string, TensorSource>, cfg: BltConfig, dir: s
 function openHf(dir: string, packaging: 'hf' | 'hf-sharded', opts: OpenOptions): OpenedCheckpoint {
   const configPath = nodePath.join(dir, 'config.json');
   const config = parseBltConfig(readJson(configPath), { source: configPath, useHfDefaults: true, behaviour: opts.behaviour });
-  let { tensors, files } = packaging === 'hf-sharded' ? shardedSources(dir)
-    : { tensors: singleFileSources(nodePath.join(dir, HF_SINGLE)), files: [nodePath.join(dir, HF_SINGLE)] };
+  const weights = packaging === 'hf-sharded' ? shardedSources(dir) : singleFileSources(nodePath.join(dir, HF_SINGLE));
+  let tensors = weights.tensors;
   const keys = [...tensors.keys()];
   if (keys.length > 0 && !keys.some(isHfKey)) tensors = hfNamedSources(tensors, config); // Meta key names in an HF folder
-  return { packaging, dir, config, tensors, files: [configPath, ...files], entropyDir: null, patchingSource: configPath };
+  return { packaging, dir, config, tensors, files: [configPath, ...weights.files], entropyDir: null, patchingSource: configPath,
+    close: weights.close };
 }
 
 /** The entropy-model folder of a Meta checkpoint: the option, else `entropy_model/` inside, else beside the BLT. */
@@ -140,15 +143,21 @@ function openMeta(dir: string, packaging: 'meta-hub' | 'meta-original', opts: Op
     entropy: entropy?.model ?? null,
   });
   const weightsPath = nodePath.join(dir, hub ? HF_SINGLE : 'consolidated.pth');
-  const blt = hub ? singleFileSources(weightsPath) : readPthStateDict(weightsPath);
-  for (const [key, t] of blt) {
-    if (isHfKey(key)) throw new Error(`checkpoint ${dir}: ${t.file} uses Hugging Face key names ('${key}') but the config is Meta's`);
+  const blt = hub ? singleFileSources(weightsPath) : openPth(weightsPath);
+  const close = (): void => { blt.close(); entropy?.close(); };
+  try {
+    for (const [key, t] of blt.tensors) {
+      if (isHfKey(key)) throw new Error(`checkpoint ${dir}: ${t.file} uses Hugging Face key names ('${key}') but the config is Meta's`);
+    }
+    const tensors = hfNamedSources(blt.tensors, config, entropy?.tensors);
+    return {
+      packaging, dir, config, tensors, files: [configPath, weightsPath, ...(entropy?.files ?? [])], entropyDir: entropy?.dir ?? null,
+      patchingSource: patcher?.source ?? configPath, close,
+    };
+  } catch (e) {
+    close();
+    throw e;
   }
-  const tensors = hfNamedSources(blt, config, entropy?.tensors);
-  return {
-    packaging, dir, config, tensors, files: [configPath, weightsPath, ...(entropy?.files ?? [])], entropyDir: entropy?.dir ?? null,
-    patchingSource: patcher?.source ?? configPath,
-  };
 }
 
 /**
@@ -158,6 +167,11 @@ function openMeta(dir: string, packaging: 'meta-hub' | 'meta-original', opts: Op
 export function openCheckpoint(dir: string, opts: OpenOptions = {}): OpenedCheckpoint {
   const packaging = detectPackaging(dir);
   const opened = packaging === 'hf' || packaging === 'hf-sharded' ? openHf(dir, packaging, opts) : openMeta(dir, packaging, opts);
-  checkWeights(opened.tensors, opened.config, dir);
+  try {
+    checkWeights(opened.tensors, opened.config, dir);
+  } catch (e) {
+    opened.close();
+    throw e;
+  }
   return opened;
 }

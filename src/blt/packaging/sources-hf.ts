@@ -11,9 +11,17 @@ import type { TensorSource } from '../../io/tensor-source.js';
 export const HF_INDEX = 'model.safetensors.index.json';
 export const HF_SINGLE = 'model.safetensors';
 
+/** Opened weight files: their tensors, and a function that closes every file. */
+export interface WeightSources {
+  tensors: Map<string, TensorSource>;
+  files: string[];
+  close(): void;
+}
+
 /** Every tensor of one safetensors file. */
-export function singleFileSources(path: string): Map<string, TensorSource> {
-  return openSafetensors(path).tensors;
+export function singleFileSources(path: string): WeightSources {
+  const { tensors, close } = openSafetensors(path);
+  return { tensors, files: [path], close };
 }
 
 /** The weight map of an index file: key -> shard file name (relative to the folder). */
@@ -38,18 +46,32 @@ function readWeightMap(indexPath: string): Map<string, string> {
 }
 
 /** The tensors of a sharded checkpoint, each taken from the shard the index names (checked as described above). */
-export function shardedSources(dir: string): { tensors: Map<string, TensorSource>; files: string[] } {
+export function shardedSources(dir: string): WeightSources {
   const indexPath = nodePath.join(dir, HF_INDEX);
   const weightMap = readWeightMap(indexPath);
   const shardNames = [...new Set(weightMap.values())].sort();
   const shards = new Map<string, Map<string, TensorSource>>();
+  const closers: (() => void)[] = [];
+  const close = (): void => { for (const c of closers) c(); };
+  try {
+    return checkedShards(dir, indexPath, weightMap, shardNames, shards, closers, close);
+  } catch (e) {
+    close();
+    throw e;
+  }
+}
+
+function checkedShards(dir: string, indexPath: string, weightMap: Map<string, string>, shardNames: string[],
+  shards: Map<string, Map<string, TensorSource>>, closers: (() => void)[], close: () => void): WeightSources {
   for (const name of shardNames) {
     const path = nodePath.join(dir, name);
     if (!fs.existsSync(path)) {
       const keys = [...weightMap].filter(([, f]) => f === name).map(([k]) => k);
       throw new Error(`BLT checkpoint ${indexPath}: shard '${name}' (holding ${keys.length} keys, e.g. '${keys[0]}') does not exist`);
     }
-    shards.set(name, singleFileSources(path));
+    const opened = singleFileSources(path);
+    closers.push(opened.close);
+    shards.set(name, opened.tensors);
   }
   const tensors = new Map<string, TensorSource>();
   const seenIn = new Map<string, string>();
@@ -69,5 +91,5 @@ export function shardedSources(dir: string): { tensors: Map<string, TensorSource
     }
     tensors.set(key, t);
   }
-  return { tensors, files: shardNames.map((n) => nodePath.join(dir, n)) };
+  return { tensors, files: shardNames.map((n) => nodePath.join(dir, n)), close };
 }

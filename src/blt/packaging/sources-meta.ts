@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { convertOriginal, isEntropyModelKey, type BltHashConfig, type TensorKind } from '../../io/blt-keys.js';
-import { readPthStateDict } from '../../io/pth/pth.js';
+import { openPth } from '../../io/pth/pth.js';
 import { openSafetensors } from '../../io/safetensors-source.js';
 import { concatRows, sliceRows, type TensorSource } from '../../io/tensor-source.js';
 import type { BltConfig } from '../config.js';
@@ -55,6 +55,7 @@ export interface MetaEntropyFolder {
   /** data.patcher_args of its params.json (the params.json form only) */
   patcher: { args: MetaPatcherArgs; source: string } | null;
   files: string[];
+  close(): void;
 }
 
 /** Which of the two entropy-model forms `dir` holds, or null. */
@@ -68,27 +69,31 @@ export function entropyFolderForm(dir: string): MetaEntropyFolder['form'] | null
 /** Opens an entropy-model folder in either form (see the top of this file). */
 export function openMetaEntropyFolder(dir: string): MetaEntropyFolder {
   const form = entropyFolderForm(dir);
-  let model: MetaEntropyModel, tensors: Map<string, TensorSource>, patcher: MetaEntropyFolder['patcher'] = null, files: string[];
+  let model: MetaEntropyModel, opened: { tensors: Map<string, TensorSource>; close(): void };
+  let patcher: MetaEntropyFolder['patcher'] = null, files: string[];
   if (form === 'params.json + consolidated.pth') {
     const paramsPath = nodePath.join(dir, 'params.json'), pth = nodePath.join(dir, 'consolidated.pth');
     const params = readJson(paramsPath);
     model = metaEntropyFromParams(params, paramsPath);
     const p = metaPatcherArgs(params, paramsPath);
     patcher = p === null ? null : { args: p, source: paramsPath };
-    tensors = readPthStateDict(pth);
+    opened = openPth(pth);
     files = [paramsPath, pth];
   } else if (form === 'config.json + model.safetensors') {
     const configPath = nodePath.join(dir, 'config.json'), st = nodePath.join(dir, 'model.safetensors');
     model = metaEntropyFromArgs(readJson(configPath), configPath);
-    tensors = openSafetensors(st).tensors;
+    opened = openSafetensors(st);
     files = [configPath, st];
   } else {
     throw new Error(`entropy model ${dir}: expected params.json + consolidated.pth, or config.json + model.safetensors`);
   }
-  for (const [key, t] of tensors) {
+  for (const [key, t] of opened.tensors) {
     let ok = false;
     try { ok = isEntropyModelKey(key); } catch { /* unknown key: reported below */ }
-    if (!ok) throw new Error(`entropy model ${dir}: key '${key}' in ${t.file} is not an entropy-model key (tok_embeddings, layers.{i}.…, norm, output)`);
+    if (!ok) {
+      opened.close();
+      throw new Error(`entropy model ${dir}: key '${key}' in ${t.file} is not an entropy-model key (tok_embeddings, layers.{i}.…, norm, output)`);
+    }
   }
-  return { dir, form: form!, model, tensors, patcher, files };
+  return { dir, form: form!, model, tensors: opened.tensors, patcher, files, close: opened.close };
 }

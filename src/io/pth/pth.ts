@@ -45,6 +45,13 @@ function isContiguous(size: readonly number[], stride: readonly number[]): boole
   return true;
 }
 
+export interface PthSources {
+  /** state-dict key -> its data, not read yet */
+  tensors: Map<string, TensorSource>;
+  /** closes the file (reads after this reopen it) */
+  close(): void;
+}
+
 /**
  * Opens a torch.save file and returns the tensors of its state dict (the top-level `entry`, default "model") as
  * TensorSources keyed by their state-dict names. Reads only the zip directory and the pickle.
@@ -52,8 +59,18 @@ function isContiguous(size: readonly number[], stride: readonly number[]): boole
  * or global, is big-endian, has no such entry, or holds a tensor that is non-contiguous, of an unsupported dtype
  * or outside its storage.
  */
-export function readPthStateDict(path: string, opts: PthOptions = {}): Map<string, TensorSource> {
+export function openPth(path: string, opts: PthOptions = {}): PthSources {
   const file = new RangeFile(path);
+  try {
+    return { tensors: readStateDict(file, opts), close: () => file.close() };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}
+
+function readStateDict(file: RangeFile, opts: PthOptions): Map<string, TensorSource> {
+  const path = file.path;
   const entries = readZipDirectory(file);
   const prefix = archivePrefix(entries, path);
   const bytesOf = (e: ZipEntry): Uint8Array => file.read(zipEntryDataOffset(file, e), e.size);
