@@ -345,6 +345,9 @@ function metaWriteProblem(cfg: BltConfig): string | null {
   if (b.repoolEachCrossLayer && E.crossAttnAllLayers) return 'blt_ts_behaviour.repoolEachCrossLayer is true: Meta pools once';
   if (b.emptyPatchAttention !== 'none') return 'blt_ts_behaviour.emptyPatchAttention is "uniform-all": Meta gives empty cross-attention rows 0';
   if (b.patchLengthsSumTo !== 'N+1') return 'blt_ts_behaviour.patchLengthsSumTo is "N": Meta patches include the next token';
+  if (!b.metaPatchRules && (cfg.patching.thresholdAdd !== null || cfg.patching.monotonicity)) {
+    return 'blt_ts_behaviour.metaPatchRules is false but the config sets patching_threshold_add or monotonicity, which Meta applies';
+  }
   if (E.numHeads !== D.numHeads) return `encoder and decoder heads differ (${E.numHeads}, ${D.numHeads}): Meta has one cross_attn_nheads`;
   if (E.numKvHeads !== D.numKvHeads) return 'encoder and decoder kv heads differ: Meta has one n_kv_heads';
   if (E.numKvHeads !== E.numHeads) return 'the local models use GQA: Meta\'s cross-attention (same heads here) has none';
