@@ -19,12 +19,14 @@
 // With BLT_CPU_PROFILE=1 the CPU backend times every kernel by name and a table is printed after the steps
 // (see src/backend/cpu/cpu-backend.ts); the profile adds a little overhead, so take bytes/s from a plain run.
 
+import '../src/index.js'; // the Node entry: installs the CPU backend (worker_threads, BLT_CPU_PROFILE) and Dawn
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { cpuProfile } from '../src/backend/cpu/cpu-backend.js';
 import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
 import { initBlt } from '../src/blt/checkpoint.js';
-import { loadBltConfigFile, smallConfig, type BltConfig } from '../src/blt/config.js';
+import { smallConfig, type BltConfig } from '../src/blt/config.js';
+import { loadBltConfigFile } from '../src/blt/config-file.js';
 import * as ops from '../src/ops/index.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { clipGradNorm } from '../src/optim/clip.js';

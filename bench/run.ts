@@ -3,6 +3,7 @@
 //   --json FILE    also write the rows (and a machine description) as JSON to FILE
 // Prints one table per section. Numbers are never asserted anywhere: shared CI machines are too noisy.
 
+import '../src/index.js'; // the Node entry: installs the CPU backend (worker_threads) and Dawn
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { benchCpu, cpuInfo, type BenchRow } from './cpu.js';

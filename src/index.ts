@@ -1,26 +1,22 @@
 /**
- * blt-ts: a readable Byte Latent Transformer in TypeScript, on its own tensor + autograd core.
+ * blt-ts in Node (the package's `node` export and the CLI's): a readable Byte Latent Transformer in TypeScript,
+ * on its own tensor + autograd core. The exports are src/common.ts, plus checkpoints on the local disk.
  *
- * Layout: tensor/ (Tensor, shapes, dtypes, RNG, memory scopes), autograd/ (graph + backward),
- * backend/ (the kernel interface; cpu/ and webgpu/ implementations), ops/ (differentiable ops),
- * nn/ (Module, layers, transformer), optim/ (AdamW, clipping, schedules), blt/ (the model), io/ (checkpoints).
+ * The wiring, all of it here: the CPU backend is created with Node's worker_threads for its threaded kernels
+ * and installed for device 'cpu'; WebGPU is told to reach the GPU through Dawn (the npm package `webgpu`,
+ * loaded only when `initWebGpu()` is first called). A module imported on its own (say src/blt/blt.ts) has no
+ * backend until an entry has run: creating a tensor then throws an error that says what to import or call.
  */
-import './backend/cpu/cpu-backend.js'; // registers the CPU backend
+import { installBackend } from './backend/backend.js';
+import { createCpuBackend } from './backend/cpu/cpu-backend.js';
+import { setGpuLoader } from './backend/webgpu/gpu.js';
+import { dawnGpu, nodeWorkers } from './platform/node.js';
 
-export { Tensor } from './tensor/tensor.js';
-export type { GradNode } from './tensor/tensor.js';
-export type { DType, Device, TypedArray, FloatArray } from './tensor/dtype.js';
-export { Rng } from './tensor/random.js';
-export { scope, scopeAsync, keep } from './tensor/scope.js';
-export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
-export * as ops from './ops/index.js';
-export { backward } from './ops/index.js';
-export { getBackend, hasBackend, registerBackend } from './backend/backend.js';
-export type { Backend, Storage } from './backend/backend.js';
-export { Module, parameter, moduleToCpu } from './nn/module.js';
-export { Linear, Embedding, RMSNorm, SwiGLU } from './nn/layers.js';
-export { TransformerLayer, SelfAttention, causalRanges, positionsTensor } from './nn/transformer.js';
-export { AdamW } from './optim/adamw.js';
-export { clipGradNorm } from './optim/clip.js';
-export { learningRate } from './optim/schedule.js';
-export * as blt from './blt/index.js';
+installBackend(createCpuBackend({ workers: nodeWorkers, profile: process.env.BLT_CPU_PROFILE === '1' }));
+setGpuLoader("Dawn via npm package 'webgpu'", dawnGpu);
+
+export * from './common.js';
+export * as blt from './blt/index.node.js';
+export { nodeFiles } from './io/node-files.js';
+export { readSafetensorsFile, openSafetensorsFile } from './io/safetensors-file.js';
+export { writeSafetensors } from './io/safetensors-writer.js';

@@ -14,7 +14,8 @@ import {
   isHfKey,
   renameOriginalKeyToHf,
 } from "../../src/io/blt-keys.js";
-import { readSafetensorsFile, type RawTensor } from "../../src/io/safetensors.js";
+import { type RawTensor } from "../../src/io/safetensors.js";
+import { readSafetensorsFile } from "../../src/io/safetensors-file.js";
 import { sharedPath } from '../../src/io/shared-dir.js';
 
 const GOLDEN = sharedPath('golden');

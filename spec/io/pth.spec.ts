@@ -9,7 +9,7 @@ import { openPth } from '../../src/io/pth/pth.js';
 import { readPickle } from '../../src/io/pth/pickle.js';
 import { ZipWriter, crc32 } from '../../src/io/pth/zip-writer.js';
 import { stateDictPickle, writePthStateDict } from '../../src/io/pth/pth-writer.js';
-import { openSafetensors } from '../../src/io/safetensors-source.js';
+import { openSafetensorsFile as openSafetensors } from '../../src/io/safetensors-file.js';
 import { numelOf, FILE_DTYPE_BYTES, type TensorSource } from '../../src/io/tensor-source.js';
 import { sharedPath } from '../../src/io/shared-dir.js';
 

@@ -9,8 +9,9 @@ import path from 'node:path';
 import {
   planSafetensors, shardTensors, writeSafetensors, writeSafetensorsFile, writeSafetensorsSharded, type TensorToWrite,
 } from '../../src/io/safetensors-writer.js';
-import { readSafetensorsFile, type RawTensor } from '../../src/io/safetensors.js';
-import { openSafetensors } from '../../src/io/safetensors-source.js';
+import { type RawTensor } from '../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensors-file.js';
+import { openSafetensorsFile as openSafetensors } from '../../src/io/safetensors-file.js';
 import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/tensor/half.js';
 
 let dir = '';

@@ -9,12 +9,9 @@ import path from "node:path";
 import fc from "fast-check";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { writeFileAtomic } from "../../src/io/atomic.js";
-import {
-  readSafetensors,
-  readSafetensorsFile,
-  writeSafetensors,
-  type RawTensor,
-} from "../../src/io/safetensors.js";
+import { readSafetensors, type RawTensor } from "../../src/io/safetensors.js";
+import { writeSafetensors } from "../../src/io/safetensors-writer.js";
+import { readSafetensorsFile } from "../../src/io/safetensors-file.js";
 import { sharedPath } from '../../src/io/shared-dir.js';
 
 const GOLDEN = sharedPath('golden', 'blt1b_like');

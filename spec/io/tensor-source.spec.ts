@@ -42,9 +42,12 @@ describe('tensor sources', () => {
 });
 
 describe('safetensors opened lazily', () => {
-  it('reads any byte range of any tensor as the whole-file reader decodes it, and refuses ranges outside it', async () => {
-    const { writeSafetensors, readSafetensors } = await import('../../src/io/safetensors.js');
-    const { openSafetensors } = await import('../../src/io/safetensors-source.js');
+  it('reads any byte range of any tensor as the whole-file reader decodes it, and refuses ranges outside it, on disk and in memory', async () => {
+    const { readSafetensors } = await import('../../src/io/safetensors.js');
+    const { writeSafetensors } = await import('../../src/io/safetensors-writer.js');
+    const { openSafetensors, readSafetensorsFrom } = await import('../../src/io/safetensors-source.js');
+    const { nodeFiles } = await import('../../src/io/node-files.js');
+    const { memoryFiles } = await import('../../src/io/checkpoint-files.js');
     const fs = await import('node:fs');
     const os = await import('node:os');
     const path = await import('node:path');
@@ -53,18 +56,47 @@ describe('safetensors opened lazily', () => {
     const bytes = writeSafetensors({ a: { dtype: 'F32', shape: [3, 4], data: a }, b: { dtype: 'I32', shape: [3], data: b } });
     const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'blt-src-')), 'x.safetensors');
     fs.writeFileSync(file, bytes);
-    const src = openSafetensors(file);
-    try {
-      expect([...src.tensors.keys()].sort()).toEqual(['a', 'b']);
-      const ta = src.tensors.get('a')!;
-      expect(ta.shape).toEqual([3, 4]);
-      expect(floats(sliceRows(ta, 1, 2).read(4, 8))).toEqual([2.5, 3]);
-      expect(Array.from(new Int32Array(src.tensors.get('b')!.read(0, 12).slice().buffer))).toEqual(Array.from(readSafetensors(bytes).tensors.get('b')!.data));
-      expect(() => ta.read(40, 16)).toThrow(/x\.safetensors: tensor 'a': read of bytes \[40, 56\) is outside its 48 bytes/);
-    } finally {
-      src.close();
+    const inMemory = memoryFiles({ 'ckpt/x.safetensors': bytes, 'ckpt/cut.safetensors': bytes.subarray(0, bytes.length - 4) });
+    for (const [files, where] of [[nodeFiles, file], [inMemory, 'ckpt/x.safetensors']] as const) {
+      const src = openSafetensors(where, files);
+      try {
+        expect([...src.tensors.keys()].sort()).toEqual(['a', 'b']);
+        const ta = src.tensors.get('a')!;
+        expect(ta.shape).toEqual([3, 4]);
+        expect(floats(sliceRows(ta, 1, 2).read(4, 8))).toEqual([2.5, 3]);
+        expect(Array.from(new Int32Array(src.tensors.get('b')!.read(0, 12).slice().buffer))).toEqual(Array.from(readSafetensors(bytes).tensors.get('b')!.data));
+        expect(() => ta.read(40, 16)).toThrow(/x\.safetensors: tensor 'a': read of bytes \[40, 56\) is outside its 48 bytes/);
+        expect(Array.from(readSafetensorsFrom(files, where).tensors.get('a')!.data)).toEqual(Array.from(a));
+      } finally {
+        src.close();
+      }
     }
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4));
-    expect(() => openSafetensors(file)).toThrow(/x\.safetensors/);
+    expect(() => openSafetensors(file, nodeFiles)).toThrow(/^safetensors: .*x\.safetensors/);
+    expect(() => openSafetensors('ckpt/cut.safetensors', inMemory)).toThrow(/^safetensors: ckpt\/cut\.safetensors/);
+    expect(() => openSafetensors('ckpt/none.safetensors', inMemory)).toThrow(/^safetensors: ckpt\/none\.safetensors: no such file/);
+  });
+});
+
+describe('memoryFiles', () => {
+  it('lists folders implied by the paths, reads text and byte ranges, and names the path in every error', async () => {
+    const { memoryFiles, joinPath } = await import('../../src/io/checkpoint-files.js');
+    const enc = new TextEncoder();
+    const files = memoryFiles(new Map([
+      ['m/config.json', enc.encode('{"a": 1}')], ['m/model.safetensors', Uint8Array.of(1, 2, 3, 4)],
+      ['m/entropy_model/params.json', enc.encode('{}')], ['other.txt', enc.encode('x')],
+    ]));
+    expect(files.list('m')).toEqual(['config.json', 'entropy_model', 'model.safetensors']);
+    expect(files.list('.')).toEqual(['m', 'other.txt']);
+    expect(files.list('m/entropy_model/')).toEqual(['params.json']);
+    expect(files.exists('m/entropy_model') && files.exists('m/config.json') && !files.exists('m/nope')).toBe(true);
+    expect(JSON.parse(files.readText(joinPath('m', 'config.json')))).toEqual({ a: 1 });
+    const f = files.open('m/model.safetensors');
+    expect(f.size).toBe(4);
+    expect(Array.from(f.read(1, 2))).toEqual([2, 3]);
+    expect(() => f.read(3, 2)).toThrow(/m\/model\.safetensors: cannot read bytes \[3, 5\) of a 4-byte file/);
+    expect(() => files.list('m/config.json')).toThrow(/m\/config\.json: not a folder \(it is a file\)/);
+    expect(() => files.readText('m')).toThrow(/^m: no such file \(it is a folder\)/);
+    expect(joinPath('/abs/dir/', 'config.json')).toBe('/abs/dir/config.json');
   });
 });

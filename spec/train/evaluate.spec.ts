@@ -1,4 +1,5 @@
 // Held-out bits per byte (eq. 18) through heldOutBpb: exact on models whose answer is known.
+import '../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { describe, expect, it } from 'vitest';
 import '../../src/train/device.js';
 import * as ops from '../../src/ops/index.js';

@@ -1,5 +1,6 @@
 // Training parity with Hugging Face (shared/golden-train): all of checks A-G within the README's tolerances,
 // on the CPU and, when an adapter is present, on WebGPU (with CI set, a missing adapter fails; spec/webgpu).
+import '../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { afterAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { checkTrainGolden, goldenLr } from '../../src/train/golden-train.js';

@@ -1,5 +1,6 @@
 // The training pipeline on a micro BLT: entropy model -> threshold -> BLT; exact resume; NaN stop with the
 // checkpoint left intact; stop requests (Ctrl-C) save a resumable checkpoint.
+import '../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { describe, expect, it, afterAll } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -7,7 +8,8 @@ import nodePath from 'node:path';
 import { trainBlt, STATE_FILE, type TrainOptions } from '../../src/train/trainer.js';
 import { corpusFromTexts } from '../../src/train/data.js';
 import { loadBltCheckpoint } from '../../src/blt/checkpoint.js';
-import { readSafetensorsFile, writeSafetensors } from '../../src/io/safetensors.js';
+import { writeSafetensors } from '../../src/io/safetensors-writer.js';
+import { readSafetensorsFile } from '../../src/io/safetensors-file.js';
 import { fileSha256, readTrainerMeta } from '../../src/train/state.js';
 import { microConfig, TEXTS } from './fixtures.js';
 

@@ -4,6 +4,7 @@
 // tried). Without CI (a developer machine with no GPU/SwiftShader) a clear warning is printed once and the
 // tests return early, passing vacuously. Tests must therefore start with `const ctx = gpu(); if (!ctx) return;`.
 
+import '../../src/index.js'; // the Node entry: the CPU backend, and Dawn as WebGPU's way to the GPU
 import { afterAll, beforeAll } from 'vitest';
 import { WebGpuContext } from '../../src/backend/webgpu/context.js';
 

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as ops from '../../src/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { destroyWebGpu, initWebGpu } from '../../src/backend/webgpu/index.js';
-import '../../src/backend/cpu/cpu-backend.js';
+import '../../src/index.js'; // the Node entry: installs the CPU backend
 import { randomF32 } from './gpu-setup.js';
 
 let ready = false;

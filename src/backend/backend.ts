@@ -146,9 +146,13 @@ export interface Backend {
   sumSquares(x: Storage): Storage;
 }
 
+// The backends in use, one per device. Nothing enters this map by being imported: the package entry installs
+// the CPU backend (src/index.ts, src/index.browser.ts: `installBackend(createCpuBackend(...))`), and
+// `await initWebGpu()` installs the WebGPU one.
 const backends = new Map<Device, Backend>();
 
-export function registerBackend(b: Backend): void {
+/** Makes `b` the backend of its device (replacing any previous one). */
+export function installBackend(b: Backend): void {
   backends.set(b.device, b);
 }
 
@@ -157,7 +161,9 @@ export function getBackend(device: Device): Backend {
   if (!b) {
     throw new Error(device === 'webgpu'
       ? `no WebGPU backend: call 'await initWebGpu()' (src/backend/webgpu) before moving tensors to 'webgpu'`
-      : `no backend for device '${device}'`);
+      : `no backend for device '${device}': import the package entry ('blt-ts', i.e. src/index.ts or ` +
+        `src/index.browser.ts), which installs the CPU backend, or install one yourself with ` +
+        `installBackend(createCpuBackend()) (src/backend/backend.ts, src/backend/cpu/cpu-backend.ts)`);
   }
   return b;
 }

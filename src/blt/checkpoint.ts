@@ -11,13 +11,16 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
-import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../io/safetensors.js';
+import { type RawTensor } from '../io/safetensors.js';
+import { writeSafetensors } from '../io/safetensors-writer.js';
+import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { convertOriginalStateDict, isHfKey } from '../io/blt-keys.js';
-import { configToHfJson, loadBltConfigFile, type BltConfig, type TransformerPartConfig } from './config.js';
+import { configToHfJson, type BltConfig, type TransformerPartConfig } from './config.js';
+import { loadBltConfigFile } from './config-file.js';
 import { Blt } from './blt.js';
+import { ZeroRng } from './load-files.js';
 
 /** key -> the file it came from (for error messages) and its tensor. */
 type LoadedTensors = Map<string, { file: string; tensor: RawTensor }>;
@@ -133,12 +136,6 @@ export interface LoadOptions {
   behaviour?: 'hf' | 'reference';
   /** device to put the weights on (default the CPU) */
   device?: Device;
-}
-
-/** An Rng whose draws are all 0: builds a model without spending time on an init that loading overwrites. */
-export class ZeroRng extends Rng {
-  override normal(): number { return 0; }
-  override truncatedNormal(): number { return 0; }
 }
 
 /** Loads a BLT checkpoint directory (config.json + safetensors weights). */

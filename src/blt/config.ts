@@ -440,18 +440,6 @@ export function parseBltConfig(json: unknown, options: ParseOptions = {}): BltCo
   return cfg;
 }
 
-/** Read and parse a config.json file from disk (Node). */
-export async function loadBltConfigFile(path: string, options: Omit<ParseOptions, "source"> = {}): Promise<BltConfig> {
-  const { readFile } = await import("node:fs/promises");
-  let json: unknown;
-  try {
-    json = JSON.parse(await readFile(path, "utf8"));
-  } catch (e) {
-    throw new Error(`BLT config ${path}: cannot read/parse JSON (${(e as Error).message})`);
-  }
-  return parseBltConfig(json, { ...options, source: path });
-}
-
 // ---------------------------------------------------------------------------------------------------
 // Writing
 // ---------------------------------------------------------------------------------------------------

@@ -26,7 +26,8 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { readSafetensorsFile, type RawTensor } from '../io/safetensors.js';
+import { type RawTensor } from '../io/safetensors.js';
+import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { scopeAsync } from '../tensor/scope.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import type { Device } from '../tensor/dtype.js';

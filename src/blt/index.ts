@@ -1,6 +1,7 @@
 /**
- * The BLT package: the model (blt.ts and its parts, in the order of the paper's Fig. 2), checkpoints, the golden
- * check, and the tensor-free pieces (tokenizer, hash ids, patching rules, patch ids, config, FLOPs, metrics).
+ * The BLT package: the model (blt.ts and its parts, in the order of the paper's Fig. 2), loading checkpoints
+ * through CheckpointFiles, and the tensor-free pieces (tokenizer, hash ids, patching rules, patch ids, config,
+ * FLOPs, metrics). Everything here runs in Node and in a browser; ./index.node.ts adds what needs the disk.
  */
 export * from './tokenizer.js';
 export * from './hash-ngram.js';
@@ -16,6 +17,5 @@ export { LocalEncoder, encoderCrossRanges, type EncoderInputs } from './local-en
 export { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
 export { LocalDecoder, decoderCrossRanges, type DecoderInputs } from './local-decoder.js';
 export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostIds, type BltOutput, type BltForwardOptions } from './blt.js';
-export { loadBltCheckpoint, saveBltCheckpoint, initBlt, bltWeightShapes, type LoadOptions } from './checkpoint.js';
-export { checkGolden, checkGoldenConfig, goldenConfigDirs, GOLDEN_TOLERANCE, type GoldenRow, type GoldenOptions } from './golden.js';
+export { openHfCheckpoint, bltFromSources, loadBltFromFiles, readWholeTensor, type FilesCheckpoint } from './load-files.js';
 export * from './generate.js';

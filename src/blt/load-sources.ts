@@ -10,7 +10,7 @@ import { decodeTensor, type RawTensor, type StoredDtype } from '../io/safetensor
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../io/tensor-source.js';
 import type { Device } from '../tensor/dtype.js';
 import { Blt } from './blt.js';
-import { ZeroRng } from './checkpoint.js';
+import { ZeroRng } from './load-files.js';
 import { openCheckpoint, type OpenedCheckpoint, type OpenOptions } from './packaging/open.js';
 
 /** The whole tensor of a source, decoded (F32/F16/BF16 -> float32, F64 -> float64, I32/I64 -> int32). */

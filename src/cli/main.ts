@@ -4,6 +4,7 @@
  * Exit codes: 0 success, 1 failure (bad file, checkpoint that does not fit, failed check), 2 bad arguments,
  * 130 interrupted by Ctrl-C (after saving a checkpoint).
  */
+import '../index.js'; // the Node entry: installs the CPU backend (worker_threads) and Dawn as WebGPU's way in
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -11,7 +12,8 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, usage, UsageError, type CommandSpec, type ParsedOptions } from './args.js';
 import { initDevice, parseDevice, releaseDevice } from '../train/device.js';
 import type { Device } from '../tensor/dtype.js';
-import { loadBltConfigFile, tinyConfig, smallConfig, type BltConfig } from '../blt/config.js';
+import { tinyConfig, smallConfig, type BltConfig } from '../blt/config.js';
+import { loadBltConfigFile } from '../blt/config-file.js';
 import { bltFlopsPerByte } from '../blt/flops.js';
 import { loadCheckpoint } from '../train/checkpoint-io.js';
 import { trainBlt } from '../train/trainer.js';

@@ -6,7 +6,7 @@
 // the file and the range that could not be read.
 
 import fs from 'node:fs';
-import { readExactly } from './safetensors.js';
+import { readExactly } from './node-files.js';
 
 export class RangeFile {
   private fd: number | null = null;

@@ -1,4 +1,5 @@
-// safetensors reader (no dependencies); the writer is ./safetensors-writer.ts.
+// safetensors reader (no dependencies), on bytes in memory; the writer is ./safetensors-writer.ts. Reading a file
+// on disk tensor by tensor is ./safetensors-file.ts, and reading any byte range of a file lazily ./safetensors-source.ts.
 //
 // Format (https://github.com/huggingface/safetensors, spec §9.6 item 8 of blt-reference.md):
 //   [8 bytes]  N = header length, unsigned 64-bit little-endian
@@ -17,7 +18,6 @@
 //
 // Writing (./safetensors-writer.ts) follows the Rust reference layout, so a re-written file is byte-identical.
 
-import fs from "node:fs";
 import { f16Table32 } from "../tensor/half.js";
 
 /** Dtypes a decoded tensor can have. */
@@ -352,48 +352,3 @@ export function readSafetensors(bytes: Uint8Array, source = "<buffer>"): Safeten
   return { tensors, metadata: header.metadata };
 }
 
-/** Reads `length` bytes at `position` from an open file into a new buffer (looping over short reads). */
-export function readExactly(fd: number, position: number, length: number, path: string): Uint8Array {
-  const buf = new Uint8Array(length);
-  const CHUNK = 1 << 30; // readSync handles at most ~2 GiB per call
-  let done = 0;
-  while (done < length) {
-    const got = fs.readSync(fd, buf, done, Math.min(CHUNK, length - done), position + done);
-    if (got === 0) fail(path, `unexpected end of file at byte ${position + done} (wanted ${position + length})`);
-    done += got;
-  }
-  return buf;
-}
-
-/**
- * Reads a safetensors file from disk. The header is read and validated first; then each tensor's bytes are
- * read separately, so files larger than one Node Buffer (2 GiB) work and memory stays bounded by the output.
- */
-export function readSafetensorsFile(path: string): SafetensorsFile {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, "r");
-  } catch (e) {
-    fail(path, `cannot open file (${(e as Error).message})`);
-  }
-  try {
-    const fileSize = fs.fstatSync(fd).size;
-    const n = readHeaderLength(readExactly(fd, 0, Math.min(8, fileSize), path), fileSize, path);
-    const header = parseSafetensorsHeader(readExactly(fd, 8, n, path), fileSize, path);
-    const tensors = new Map<string, RawTensor>();
-    for (const e of header.entries) {
-      // the freshly read bytes belong to this tensor alone, so F32/I32/F64 adopt them instead of copying
-      const raw = readExactly(fd, e.begin, e.end - e.begin, path);
-      tensors.set(e.name, decodeTensor(e, raw, path, true));
-    }
-    return { tensors, metadata: header.metadata };
-  } catch (e) {
-    if (e instanceof Error && e.message.startsWith("safetensors: ")) throw e;
-    fail(path, `read failed (${(e as Error).message})`);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
-// The writer lives in ./safetensors-writer.ts (streaming to a file, or into memory with the same layout).
-export { writeSafetensors } from "./safetensors-writer.js";

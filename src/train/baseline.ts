@@ -10,7 +10,7 @@ import type { BltConfig } from '../blt/config.js';
 import type { Device } from '../tensor/dtype.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
-import { writeSafetensors } from '../io/safetensors.js';
+import { writeSafetensors } from '../io/safetensors-writer.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ByteLM, type ByteLmConfig } from './byte-lm.js';
 import { BatchStream, type ByteBatch, type Corpus } from './data.js';

@@ -1,9 +1,8 @@
 /**
- * Device selection for training and the CLI: the CPU backend is always registered; `webgpu` needs the WebGPU
- * backend initialised first (src/backend/webgpu: an adapter, i.e. a GPU, or SwiftShader on CPU-only machines).
- * The WebGPU module is imported only when asked for, so CPU runs never load Dawn.
+ * Device selection for training and the CLI: the CPU backend is installed by the package entry (src/index.ts,
+ * which the CLI imports first); `webgpu` needs the WebGPU backend initialised (src/backend/webgpu: an adapter,
+ * i.e. a GPU, or SwiftShader on CPU-only machines). Dawn is loaded only when WebGPU is asked for.
  */
-import '../backend/cpu/cpu-backend.js';
 import type { Device } from '../tensor/dtype.js';
 
 export function parseDevice(s: string): Device {

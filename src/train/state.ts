@@ -9,7 +9,9 @@
  */
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../io/safetensors.js';
+import { type RawTensor } from '../io/safetensors.js';
+import { writeSafetensors } from '../io/safetensors-writer.js';
+import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { getBackend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';

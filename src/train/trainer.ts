@@ -23,7 +23,7 @@ import type { Device } from '../tensor/dtype.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
-import { readSafetensorsFile } from '../io/safetensors.js';
+import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { localAttentionRanges } from '../blt/entropy-model.js';
 import {
   BatchStream, evalBatches, loadCorpus, patchLengthsForBatch, splitHeldOut, type ByteBatch, type Corpus,

@@ -2,6 +2,7 @@
 // write disjoint outputs and runs the same kernel code, so it must agree bit for bit with attention.ts on one
 // thread, for forward and backward, with GQA and mixed range kinds, float32 and float64.
 
+import '../../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { afterAll, describe, expect, it } from 'vitest';
 import { attentionBackward, attentionForward } from '../../../src/backend/cpu/kernels/attention.js';
 import {

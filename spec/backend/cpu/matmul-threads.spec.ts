@@ -3,6 +3,7 @@
 // float64-accumulation error model of the reference (see matmul.spec.ts), handle SharedArrayBuffer-backed
 // operands, and a process that used the pool must exit by itself (the workers are unref()'d).
 
+import '../../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -103,10 +104,18 @@ describe('matmulThreaded', () => {
         }).outputText;
         writeFileSync(join(dir, file.replace(/\.ts$/, '.js')), js);
       }
+      // the Node worker host, as the package entry hands it to the pool (its only import is a type)
+      const platform = fileURLToPath(new URL('../../../src/platform/node.ts', import.meta.url));
+      writeFileSync(join(dir, 'node-platform.js'), ts.transpileModule(readFileSync(platform, 'utf8'), {
+        compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 },
+      }).outputText);
       writeFileSync(join(dir, 'package.json'), '{"type":"module"}');
       writeFileSync(join(dir, 'main.js'), `
         import { matmulThreaded, setCpuThreads } from './matmul-threads.js';
         import { matmulReference } from './matmul-reference.js';
+        import { setWorkerHost } from './thread-pool.js';
+        import { nodeWorkers } from './node-platform.js';
+        setWorkerHost(nodeWorkers);
         setCpuThreads(2);
         const n = 256, a = new Float32Array(n * n).map((_, i) => (i % 7) - 3);
         const got = new Float32Array(n * n), want = new Float32Array(n * n);

@@ -1,6 +1,7 @@
 // Tests for the synchronous worker pool (thread-pool.ts) itself: a failing worker job surfaces as a clear Error
 // on the calling thread (instead of a hang), the pool can be resized and shut down, and it keeps working after.
 
+import '../../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   getCpuThreads, runJob, setCpuThreads, shutdownCpuThreads, type JobName,

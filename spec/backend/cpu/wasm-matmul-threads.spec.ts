@@ -3,6 +3,7 @@
 // exactly as in a single-threaded call (wasmMatmulUnits), the result must equal matmulBatchedWasm bit for bit,
 // for any thread count, transposes and a broadcast operand; worker failures must surface as errors.
 
+import '../../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { describe, expect, it } from 'vitest';
 import { getCpuThreads, setCpuThreads } from '../../../src/backend/cpu/kernels/thread-pool.js';
 import {

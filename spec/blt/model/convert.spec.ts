@@ -11,7 +11,7 @@ import { openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { bltFromCheckpoint } from '../../../src/blt/load-sources.js';
 import { metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
-import { readSafetensorsFile } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../../../src/io/tensor-source.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 import { main } from '../../../src/cli/main.js';

@@ -8,7 +8,8 @@ import nodePath from 'node:path';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import '../../../src/index.js';
 import { checkMetaGolden, isMetaGoldenSet, metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
-import { readSafetensorsFile, writeSafetensors } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
+import { writeSafetensors } from '../../../src/io/safetensors-writer.js';
 import { openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 

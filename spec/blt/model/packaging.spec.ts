@@ -9,7 +9,9 @@ import { detectPackaging, openCheckpoint } from '../../../src/blt/packaging/open
 import { bltWeightShapes } from '../../../src/blt/checkpoint.js';
 import { metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { openPth } from '../../../src/io/pth/pth.js';
-import { readSafetensorsFile, writeSafetensors, type RawTensor } from '../../../src/io/safetensors.js';
+import { type RawTensor } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
+import { writeSafetensors } from '../../../src/io/safetensors-writer.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../../../src/io/tensor-source.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 

@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import * as ops from '../../../src/ops/index.js';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
-import { readSafetensorsFile } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const DIR = sharedPath('golden-train');

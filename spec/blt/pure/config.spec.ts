@@ -1,10 +1,8 @@
 // BLT config parsing / validation / writing (spec §9.2, §9.5, §9.6; golden README §3).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  configToHfJson, defaultsFor, loadBltConfigFile, parseBltConfig, smallConfig, swigluHidden, tinyConfig,
-  type BltConfig,
-} from "../../../src/blt/config.js";
+import { configToHfJson, defaultsFor, parseBltConfig, smallConfig, swigluHidden, tinyConfig, type BltConfig } from "../../../src/blt/config.js";
+import { loadBltConfigFile } from "../../../src/blt/config-file.js";
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const FILES = {

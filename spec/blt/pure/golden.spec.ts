@@ -4,8 +4,9 @@
 import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { readSafetensorsFile, type RawTensor } from "../../../src/io/safetensors.js";
-import { loadBltConfigFile } from "../../../src/blt/config.js";
+import { type RawTensor } from "../../../src/io/safetensors.js";
+import { readSafetensorsFile } from "../../../src/io/safetensors-file.js";
+import { loadBltConfigFile } from "../../../src/blt/config-file.js";
 import { encoderHashIds } from "../../../src/blt/hash-ngram.js";
 import {
   byteStarts, entropyFromLogits, entropyPatchLengths, lengthsFromStarts, strideStarts,

@@ -1,11 +1,11 @@
-// backend-setup.ts — the registered WebGPU backend (initWebGpu) for the integration specs, one device per file.
+// backend-setup.ts — the installed WebGPU backend (initWebGpu) for the integration specs, one device per file.
 //
 // Same "no adapter" policy as ../gpu-setup.ts: with CI set, a missing adapter FAILS every test (the error
 // names what was tried); without CI a warning is printed once and the tests return early. Tests therefore
 // start with `const be = webgpu(); if (!be) return;`.
 
 import { afterAll, beforeAll } from 'vitest';
-import '../../../src/index.js'; // registers the CPU backend
+import '../../../src/index.js'; // the Node entry: installs the CPU backend, and Dawn as WebGPU's way to the GPU
 import { destroyWebGpu, initWebGpu, type WebGpuBackend } from '../../../src/backend/webgpu/index.js';
 
 export function useWebGpuBackend(): () => WebGpuBackend | undefined {

@@ -14,7 +14,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
-import { readSafetensorsFile } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { useWebGpuBackend } from './backend-setup.js';
 import { maxAbs, trainSteps } from './train-helpers.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';

@@ -19,7 +19,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkGoldenConfig, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
-import { readSafetensorsFile } from '../../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { maxAbsDiff, useWebGpuBackend } from './backend-setup.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 

@@ -13,13 +13,17 @@
  *  - Elementwise kernels switch on the op once and run a loop with the operation written inline: calling
  *    the op through a table of closures per element is a megamorphic call V8 cannot inline (~5x slower).
  *  - BLT_CPU_PROFILE=1 times every kernel call by name (see cpuProfile at the end of this file).
+ *
+ * Nothing is installed by importing this file: the package entry calls `createCpuBackend` with its runtime's
+ * worker host and installs the result (src/index.ts, src/index.browser.ts).
  */
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
-import { registerBackend } from '../backend.js';
 import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
 import { attentionBackwardThreaded, attentionForwardThreaded } from './kernels/attention-threads.js';
+import { setWorkerHost } from './kernels/thread-pool.js';
+import type { WorkerHost } from './kernels/worker-host.js';
 
 export class CpuStorage implements Storage {
   readonly device = 'cpu' as const;
@@ -494,8 +498,8 @@ interface ProfileEntry { ms: number; calls: number; flops: number }
  * Kernel names are refined by op or size (see profileKey), and `byKind` sums them back to one row per kernel.
  */
 export const cpuProfile = {
-  /** Set from the environment variable BLT_CPU_PROFILE=1 when this module loads. */
-  enabled: typeof process !== 'undefined' && process.env.BLT_CPU_PROFILE === '1',
+  /** Whether the installed backend was created with `profile: true` (the Node entry: BLT_CPU_PROFILE=1). */
+  enabled: false,
   entries: new Map<string, ProfileEntry>(),
   reset(): void { this.entries.clear(); },
   add(name: string, ms: number, flops: number): void {
@@ -556,4 +560,19 @@ function profiled(be: Backend): Backend {
   return out as unknown as Backend;
 }
 
-registerBackend(cpuProfile.enabled ? profiled(cpuBackend) : cpuBackend);
+export interface CpuBackendOptions {
+  /** how this runtime starts the threaded kernels' workers (src/platform/*); none: every kernel on one thread */
+  workers?: WorkerHost | null;
+  /** time every kernel call into cpuProfile (a little slower, same results) */
+  profile?: boolean;
+}
+
+/**
+ * The CPU backend, ready for installBackend. It hands `workers` to the kernels' thread pool (one pool per
+ * process or page, so the last call decides).
+ */
+export function createCpuBackend(opts: CpuBackendOptions = {}): Backend {
+  setWorkerHost(opts.workers ?? null);
+  cpuProfile.enabled = opts.profile === true;
+  return cpuProfile.enabled ? profiled(cpuBackend) : cpuBackend;
+}

@@ -1,7 +1,8 @@
 // gpu.ts — the only place that knows how to get hold of WebGPU in this runtime.
 //
-// In a browser the entry point is `navigator.gpu`. In Node there is no navigator, so we load Dawn's
-// Node binding (the npm package `webgpu`, "dawn.node") with a dynamic import and call `create([])`.
+// In a browser the entry point is `navigator.gpu`. In Node there is no navigator: the Node entry
+// (src/index.ts) gives `setGpuLoader` a function that loads Dawn's binding (the npm package `webgpu`,
+// src/platform/node.ts), so this file never imports it and a browser bundle never sees it.
 // Everything else in src/backend/webgpu/ only talks to the standard GPUDevice API.
 //
 // On a machine without a GPU, Dawn needs a software Vulkan driver; SwiftShader (Debian: chromium-common)
@@ -37,7 +38,7 @@ export interface GpuHandle {
   /** e.g. "google swiftshader: SwiftShader driver 5.0.0" */
   adapterDescription: string;
   hasTimestampQuery: boolean;
-  /** Releases the device and drops the Dawn instance so the Node process can exit. */
+  /** Releases the device so the Node process can exit (Dawn's instance is kept, see src/platform/node.ts). */
   destroy(): void;
 }
 
@@ -45,7 +46,15 @@ const ENV_HINT =
   'On a machine without a GPU install SwiftShader (apt-get install libvulkan1 chromium-common) and run Node with ' +
   'VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json XDG_RUNTIME_DIR=/tmp';
 
-/** Find the GPU entry point: navigator.gpu in a browser, Dawn's `webgpu` package in Node. */
+/** The runtime's WebGPU entry point where there is no navigator.gpu (Node: Dawn), set by the package entry. */
+let loadGpu: { name: string; load: () => Promise<GPU> } | undefined;
+
+/** Tells WebGPU how to reach a GPU where `navigator.gpu` is absent (the Node entry passes Dawn's loader). */
+export function setGpuLoader(name: string, load: () => Promise<GPU>): void {
+  loadGpu = { name, load };
+}
+
+/** Find the GPU entry point: navigator.gpu in a browser, else the loader the package entry set (Dawn in Node). */
 async function findGpu(tried: string[]): Promise<GPU | undefined> {
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) {
@@ -53,12 +62,16 @@ async function findGpu(tried: string[]): Promise<GPU | undefined> {
     return nav.gpu;
   }
   tried.push('navigator.gpu (absent)');
+  if (!loadGpu) {
+    tried.push("no other WebGPU entry point (in Node, import the package entry 'blt-ts' / src/index.ts, which sets Dawn's)");
+    return undefined;
+  }
   try {
-    const dawn = (await import('webgpu')) as { create(options: string[]): GPU };
-    tried.push("Dawn via npm package 'webgpu' create([])");
-    return dawn.create([]);
+    const gpu = await loadGpu.load();
+    tried.push(loadGpu.name);
+    return gpu;
   } catch (err) {
-    tried.push(`npm package 'webgpu' failed to load: ${(err as Error).message}`);
+    tried.push(`${loadGpu.name} failed to load: ${(err as Error).message}`);
     return undefined;
   }
 }
@@ -68,7 +81,7 @@ async function findGpu(tried: string[]): Promise<GPU | undefined> {
  */
 export async function requestGpu(): Promise<GpuHandle> {
   const tried: string[] = [];
-  let gpu: GPU | undefined = await findGpu(tried);
+  const gpu = await findGpu(tried);
   const adapter = gpu ? await gpu.requestAdapter({ powerPreference: 'high-performance' }) : null;
   if (!gpu || !adapter) {
     const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
@@ -98,10 +111,7 @@ export async function requestGpu(): Promise<GpuHandle> {
     destroy() {
       if (destroyed) return;
       destroyed = true;
-      device.destroy();
-      // Node cannot exit while the object returned by the `webgpu` package's create() is referenced, so
-      // dropping this last reference (after device.destroy()) is what lets the process end.
-      gpu = undefined;
+      device.destroy(); // what lets Node exit; the Dawn instance stays (src/platform/node.ts)
     },
   };
 }

@@ -7,7 +7,7 @@
 // (UNARY_CODES, REDUCE_MODES, ...; see kernels/templates.ts).
 
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
-import { registerBackend } from '../backend.js';
+import { installBackend } from '../backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 import { WebGpuContext } from './context.js';
@@ -403,7 +403,7 @@ export class WebGpuBackend implements Backend {
     this.run('adamw', ADAMW_WGSL, undefined, [this.f32(g, op), this.f32(p, op), this.f32(m, op), this.f32(v, op)], u, grid1d(p.length));
   }
 
-  /** Release the device (the backend stays registered but unusable). */
+  /** Release the device (the backend stays installed but unusable). */
   destroy(): void {
     this.ctx.destroy();
   }
@@ -412,13 +412,13 @@ export class WebGpuBackend implements Backend {
 let active: WebGpuBackend | undefined;
 
 /**
- * Open a WebGPU device and register the WebGPU backend, so tensors can move to device 'webgpu'.
+ * Open a WebGPU device and install the WebGPU backend, so tensors can move to device 'webgpu'.
  * Idempotent. Throws a descriptive Error when no adapter exists (see gpu.ts).
  */
 export async function initWebGpu(): Promise<WebGpuBackend> {
   if (!active) {
     active = new WebGpuBackend(await WebGpuContext.create());
-    registerBackend(active);
+    installBackend(active);
   }
   return active;
 }

@@ -5,7 +5,7 @@
 
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import { openSafetensors } from '../../io/safetensors-source.js';
+import { openSafetensorsFile as openSafetensors } from '../../io/safetensors-file.js';
 import type { TensorSource } from '../../io/tensor-source.js';
 
 export const HF_INDEX = 'model.safetensors.index.json';

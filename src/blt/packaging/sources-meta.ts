@@ -11,7 +11,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import { convertOriginal, isEntropyModelKey, type BltHashConfig, type TensorKind } from '../../io/blt-keys.js';
 import { openPth } from '../../io/pth/pth.js';
-import { openSafetensors } from '../../io/safetensors-source.js';
+import { openSafetensorsFile as openSafetensors } from '../../io/safetensors-file.js';
 import { concatRows, sliceRows, type TensorSource } from '../../io/tensor-source.js';
 import type { BltConfig } from '../config.js';
 import { metaEntropyFromArgs, metaEntropyFromParams, metaPatcherArgs, type MetaEntropyModel, type MetaPatcherArgs } from './meta-config.js';

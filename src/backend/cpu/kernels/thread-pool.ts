@@ -1,4 +1,6 @@
-// A small worker_threads pool with a SYNCHRONOUS API, shared by the threaded matmul and attention kernels.
+// A small worker pool with a SYNCHRONOUS API, shared by the threaded matmul and attention kernels. Its workers
+// are started by the runtime's WorkerHost (worker-host.ts: worker_threads in Node, Web Workers in a browser),
+// which the package entry gives to createCpuBackend; without a host every job runs on the calling thread.
 //
 // A job is "run kernel J over work units [0, U)": the units are cut into T contiguous shares, the calling thread
 // runs share 0 itself and T-1 workers run the others, all on SharedArrayBuffer views of the same arrays. Kernels
@@ -11,10 +13,11 @@
 //      counter until every worker has incremented it (a worker receives messages through its own event loop, so
 //      delivery does not need the blocked main thread);
 //   3. outputs that were staged are copied back.
-// The pool starts lazily on the first job, has os.availableParallelism() participants by default (the caller is
-// one of them, so it starts T-1 workers), and its workers are unref()'d: they never keep the process alive.
+// The pool starts lazily on the first job (in a browser: with `await startCpuThreads()`, see worker-host.ts), has
+// the host's default number of participants (the caller is one of them, so it starts T-1 workers), and in Node
+// its workers are unref()'d: they never keep the process alive.
 //
-// Why the worker body is a string (new Worker(src, { eval: true })): this module runs both as TypeScript source
+// Why the worker body is a string (new Worker(src, { eval: true }) in Node, a Blob URL in a browser): this module runs both as TypeScript source
 // (under vitest, which transpiles on the fly and has no dist/ file to point a Worker at) and as compiled JS in
 // dist/. A worker *file* would only exist in one of those worlds (a .ts file cannot be loaded by a plain Worker,
 // and tsc does not copy a hand-written .js file into dist/). Instead the worker source is assembled from the
@@ -23,8 +26,6 @@
 // other and the constant that workerKernels() below re-declares. (A coverage tool that instruments source, e.g.
 // istanbul, would break this; V8 coverage does not. A broken worker fails loudly: see waitFor and FAILED.)
 
-import { availableParallelism } from 'node:os';
-import { Worker } from 'node:worker_threads';
 import {
   KEY_TILE, accumulateTile, attentionBackwardUnits, attentionForwardUnits, blockRanges, packDimPanels,
   packKeyPanels, scoreTile,
@@ -32,6 +33,7 @@ import {
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
 import { matmulModuleBytes } from './wasm/matmul-module.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-wasm.js';
+import type { KernelWorker, WorkerHost } from './worker-host.js';
 
 /** The kernel source shipped to every worker, and the job names the worker understands. */
 function workerKernels(): string {
@@ -51,12 +53,13 @@ const READY = 1; // number of workers that have started
 const FAILED = 2; // 1 if a worker threw; its message is in the error bytes
 const ERROR_BYTES = 1024;
 
+/** The worker script: the kernels and `main(workerData, onMessage)`, which the WorkerHost calls. */
 function workerSource(): string {
   return `'use strict';
-const { parentPort, workerData } = require('node:worker_threads');
 // Transpilers may wrap functions in a name-keeping helper; make it a no-op here.
 var __name = (f) => f;
 ${workerKernels()}
+function main(workerData, onMessage) {
 const ctrl = new Int32Array(workerData.ctrl);
 const errorBytes = new Uint8Array(workerData.errorBytes);
 let ap = new Float64Array(0), bp = new Float64Array(0);
@@ -65,7 +68,7 @@ function view(d) {
   return d.type === 'f64' ? new Float64Array(d.buf, d.off, d.len)
     : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
 }
-parentPort.on('message', (m) => {
+onMessage((m) => {
   try {
     const x = {};
     for (const name in m.arrays) x[name] = view(m.arrays[name]);
@@ -100,22 +103,40 @@ parentPort.on('message', (m) => {
 });
 Atomics.add(ctrl, ${READY}, 1);
 Atomics.notify(ctrl, ${READY});
+}
 `;
 }
 
-let requestedThreads = availableParallelism();
+/** The runtime's way of starting workers (null: none, every job runs on the calling thread). */
+let host: WorkerHost | null = null;
+let requestedThreads = 1;
 
 interface Pool {
-  workers: Worker[];
+  workers: KernelWorker[];
   ctrl: Int32Array;
   errorBytes: Uint8Array;
 }
 
 let pool: Pool | null = null;
 
+/**
+ * Gives the pool the runtime's WorkerHost (createCpuBackend does this), or null for none; the thread count
+ * becomes the host's default. A running pool is shut down first.
+ */
+export function setWorkerHost(h: WorkerHost | null): void {
+  shutdownCpuThreads();
+  host = h;
+  requestedThreads = h?.defaultThreads ?? 1;
+}
+
 /** Sets the number of threads used by the threaded kernels (the caller counts as one). 1 turns threading off. */
 export function setCpuThreads(n: number): void {
   if (!Number.isInteger(n) || n < 1) throw new Error(`setCpuThreads: n must be an integer >= 1, got ${n}`);
+  if (n > 1 && !host) {
+    throw new Error(`setCpuThreads(${n}): this CPU backend has no worker host, so it runs on one thread. In Node, ` +
+      `import the package entry ('blt-ts', src/index.ts), which installs the CPU backend with worker_threads; in a ` +
+      `browser, workers need a cross-origin isolated page and a Web Worker (see src/platform/browser.ts)`);
+  }
   requestedThreads = n;
   if (pool && pool.workers.length !== n - 1) shutdownCpuThreads();
 }
@@ -149,22 +170,45 @@ function waitFor(ctrl: Int32Array, slot: number, target: number, timeoutMs: numb
   }
 }
 
-function startPool(nWorkers: number): Pool {
+/** Starts nWorkers workers through the host; they count themselves in ctrl[READY] once running. */
+function spawnPool(h: WorkerHost, nWorkers: number): Pool {
   const ctrlBuf = new SharedArrayBuffer(4 * 4);
   const errBuf = new SharedArrayBuffer(ERROR_BYTES);
   const src = workerSource();
-  const workers: Worker[] = [];
+  const workers: KernelWorker[] = [];
   for (let w = 0; w < nWorkers; w++) {
-    const workerData = { ctrl: ctrlBuf, errorBytes: errBuf, wasmBytes: matmulModuleBytes() };
-    const worker = new Worker(src, { eval: true, workerData });
-    worker.unref(); // an idle pool must not keep the process alive
-    workers.push(worker);
+    workers.push(h.start(src, { ctrl: ctrlBuf, errorBytes: errBuf, wasmBytes: matmulModuleBytes() }));
   }
-  const ctrl = new Int32Array(ctrlBuf);
+  return { workers, ctrl: new Int32Array(ctrlBuf), errorBytes: new Uint8Array(errBuf) };
+}
+
+function startPool(h: WorkerHost, nWorkers: number): Pool {
+  const p = spawnPool(h, nWorkers);
   // Worker start-up runs on the workers' own threads, so blocking here is fine; a broken worker source shows up
   // as a clear error instead of a hang.
-  waitFor(ctrl, READY, nWorkers, 20000, `${nWorkers} CPU kernel workers to start`);
-  return { workers, ctrl, errorBytes: new Uint8Array(errBuf) };
+  waitFor(p.ctrl, READY, nWorkers, 20000, `${nWorkers} CPU kernel workers to start`);
+  return p;
+}
+
+/**
+ * Starts the pool now and waits for its workers without blocking the thread (the way to start it in a browser,
+ * where workers cannot start while their creator blocks). Returns the number of threads jobs will use.
+ */
+export async function startCpuThreads(timeoutMs = 20000): Promise<number> {
+  if (!host || requestedThreads <= 1) return 1;
+  if (!pool) {
+    const p = spawnPool(host, requestedThreads - 1);
+    const t0 = Date.now();
+    while (Atomics.load(p.ctrl, READY) < p.workers.length) {
+      if (Date.now() - t0 > timeoutMs) {
+        for (const w of p.workers) w.terminate();
+        throw new Error(`thread-pool: timed out after ${timeoutMs} ms waiting for ${p.workers.length} CPU kernel workers to start`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    pool = p;
+  }
+  return pool.workers.length + 1;
 }
 
 /** An array handed to a job; `out` arrays are copied back after the job if they had to be staged. */
@@ -204,7 +248,12 @@ export function runJob(
   runLocal: (views: Record<string, JobArray>, unitStart: number, unitEnd: number) => void,
 ): void {
   const threads = Math.min(requestedThreads, units);
-  if (!pool) pool = startPool(requestedThreads - 1);
+  if (!pool && host?.startsWhileBlocked && requestedThreads > 1) pool = startPool(host, requestedThreads - 1);
+  if (!pool || threads <= 1) {
+    // no workers (none in this runtime, or not started yet): the whole job on this thread, same results
+    runLocal({ ...inputs, ...outputs }, 0, units);
+    return;
+  }
   const p = pool;
   const descs: Record<string, SharedDesc> = {};
   const views: Record<string, JobArray> = {};

@@ -1,0 +1,14 @@
+// Reading a BLT config.json from the local disk (Node). Parsing is src/blt/config.ts, which runs anywhere.
+import { readFile } from 'node:fs/promises';
+import { parseBltConfig, type BltConfig, type ParseOptions } from './config.js';
+
+/** Reads and parses a config.json file from disk. */
+export async function loadBltConfigFile(path: string, options: Omit<ParseOptions, 'source'> = {}): Promise<BltConfig> {
+  let json: unknown;
+  try {
+    json = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new Error(`BLT config ${path}: cannot read/parse JSON (${(e as Error).message})`);
+  }
+  return parseBltConfig(json, { ...options, source: path });
+}
