@@ -7,6 +7,7 @@ import fc from 'fast-check';
 import { ops, Rng, Tensor } from '../../src/index.js';
 import { gradcheck, randomTensor64 } from '../helpers/gradcheck.js';
 import { broadcastPairArb, shapeArb, seedArb, RUNS } from '../helpers/arbitraries.js';
+import { attentionGradcheck } from '../properties/checks.js';
 
 type Case = { name: string; f: (...xs: Tensor[]) => Tensor; lo?: number; hi?: number; awayFromZero?: boolean };
 
@@ -150,17 +151,8 @@ describe('gradients match finite differences (float64)', () => {
     }), { numRuns: RUNS });
   });
 
-  it('attention (fused, ranges, grouped heads) in q, k and v', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }),
-      fc.constantFrom([1, 1], [2, 1], [2, 2], [4, 2]), fc.integer({ min: 1, max: 4 }), seedArb,
-      (B, Tq, Tk, [Hq, Hkv], D, seed) => {
-        const rng = new Rng(seed);
-        const q = randomTensor64([B, Tq, Hq, D], rng), k = randomTensor64([B, Tk, Hkv, D], rng), v = randomTensor64([B, Tk, Hkv, D], rng);
-        const start = new Int32Array(B * Tq), end = new Int32Array(B * Tq);
-        for (let i = 0; i < B * Tq; i++) { start[i] = rng.int(Tk); end[i] = start[i] + 1 + rng.int(Tk - start[i]); }
-        const ranges = { start: ops.tensor(start, [B, Tq]), end: ops.tensor(end, [B, Tq]) };
-        gradcheck((a, b, c) => ops.attention(a, b, c, ranges), [q, k, v], rng);
-      }), { numRuns: RUNS });
+  it('attention (fused, ranges, grouped heads) in q, k and v', async () => {
+    await attentionGradcheck.run({ numRuns: RUNS }); // shared with the demo page (spec/properties/checks.ts)
   });
 
   it('a deep composed graph (x used many times)', () => {

@@ -8,7 +8,11 @@
  * rounding error ~ eps64 |L| / h ≈ 2e-16 * 10 / 1e-5 = 2e-10. Hence atol 1e-6 + rtol 1e-5 leaves a margin of
  * ~1000x while any wrong backward formula (errors of order |g|) fails.
  */
-import { Tensor, ops, backward, noGrad, Rng } from '../../src/index.js';
+import { Tensor } from '../../src/tensor/tensor.js';
+import * as ops from '../../src/ops/index.js';
+import { backward } from '../../src/ops/index.js';
+import { noGrad } from '../../src/autograd/grad-mode.js';
+import type { Rng } from '../../src/tensor/random.js';
 
 export interface GradcheckResult {
   maxAbsErr: number;

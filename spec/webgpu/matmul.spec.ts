@@ -4,56 +4,17 @@
 
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { encodeMatmul, vec4Ok, type MatmulShape, type MatmulVariant } from '../../src/backend/webgpu/kernels/matmul.js';
-import type { WebGpuContext } from '../../src/backend/webgpu/context.js';
-import { randomF32, useGpu } from './gpu-setup.js';
-import { firstViolation, refMatmul } from './reference.js';
+import { encodeMatmul, vec4Ok } from '../../src/backend/webgpu/kernels/matmul.js';
+import { useGpu } from './gpu-setup.js';
+import { checkMatmulKernel as check, matmulShapeArb as shapeArb, matmulTiled, toMatmulShape as toShape } from '../properties/checks.js';
 
 const gpu = useGpu();
-
-async function check(ctx: WebGpuContext, s: MatmulShape, seed: number, variant: MatmulVariant): Promise<void> {
-  const aLen = (s.batch - 1) * s.aBatchStride + s.M * s.K;
-  const bLen = (s.batch - 1) * s.bBatchStride + s.K * s.N;
-  const a = randomF32(Math.max(aLen, 1), seed);
-  const b = randomF32(Math.max(bLen, 1), seed + 1);
-  const ga = ctx.upload(a);
-  const gb = ctx.upload(b);
-  const gc = ctx.createBuffer(Math.max(1, s.batch * s.M * s.N) * 4);
-  encodeMatmul(ctx, ga, gb, gc, s, variant);
-  const got = await ctx.readF32(gc, s.batch * s.M * s.N);
-  [ga, gb, gc].forEach((x) => ctx.release(x));
-  const { c, bound } = refMatmul(a, b, s);
-  const bad = firstViolation(got, c, bound);
-  expect(bad, bad < 0 ? '' : `${variant} ${JSON.stringify(s)} seed ${seed}: C[${bad}] = ${got[bad]}, want ${c[bad]} ± ${bound[bad]}`).toBe(-1);
-}
-
-const shapeArb = fc.record({
-  batch: fc.integer({ min: 1, max: 3 }),
-  M: fc.integer({ min: 1, max: 70 }),
-  K: fc.integer({ min: 1, max: 70 }),
-  N: fc.integer({ min: 1, max: 70 }),
-  transA: fc.boolean(),
-  transB: fc.boolean(),
-  broadcastA: fc.boolean(),
-  broadcastB: fc.boolean(),
-  seed: fc.integer({ min: 0, max: 2 ** 30 }),
-});
-
-type ShapeRecord = typeof shapeArb extends fc.Arbitrary<infer T> ? T : never;
-
-function toShape(r: ShapeRecord): MatmulShape {
-  return {
-    batch: r.batch, M: r.M, K: r.K, N: r.N, transA: r.transA, transB: r.transB,
-    aBatchStride: r.broadcastA ? 0 : r.M * r.K,
-    bBatchStride: r.broadcastB ? 0 : r.K * r.N,
-  };
-}
 
 describe('webgpu matmul', () => {
   it('tiled kernel equals the f64 reference for random shapes, transposes and broadcast batches', async () => {
     const ctx = gpu();
     if (!ctx) return;
-    await fc.assert(fc.asyncProperty(shapeArb, (r) => check(ctx, toShape(r), r.seed, 'tiled')), { numRuns: 40 });
+    await matmulTiled.run({ ctx, numRuns: 40 }); // shared with the demo page (spec/properties/checks.ts)
   });
 
   it('vec4 kernel equals the f64 reference on shapes with K, N (and M if transA) divisible by 4', async () => {

@@ -166,6 +166,11 @@ export interface GenerateOptions {
   rng?: Rng;
   /** stop when EOS is generated (default true) */
   stopAtEos?: boolean;
+  /**
+   * Called with every new token as soon as it is chosen (streaming output); awaiting it lets the caller's
+   * event loop run between tokens. Returning false stops generation there (a stop button).
+   */
+  onToken?: (id: number, index: number) => boolean | void | Promise<boolean | void>;
 }
 
 /** Work done by the global transformer during one generation (spec §12.7 property 61). */
@@ -432,6 +437,7 @@ export async function generateCached(model: Blt, prompt: Prompt, opts: GenerateO
       ids.push(next);
       out.push(next);
       eos = next === EOS_ID && (opts.stopAtEos ?? true);
+      if ((await opts.onToken?.(next, out.length - 1)) === false) break;
     }
   } finally {
     cache.dispose();

@@ -171,6 +171,18 @@ describe('generation API', () => {
     await expect(generateCached(m, 'abc', { maxNewBytes: 6 })).rejects.toThrow(/incremental/);
   });
 
+  it('onToken streams every new token in order, and returning false stops there', async () => {
+    const m = microModel('hf', 13);
+    const full = await generateCached(m, 'ab', { maxNewBytes: 10, stopAtEos: false });
+    const seen: [number, number][] = [];
+    const streamed = await generateCached(m, 'ab', { maxNewBytes: 10, stopAtEos: false, onToken: (id, i) => { seen.push([id, i]); } });
+    expect(seen).toEqual(full.ids.map((id, i) => [id, i]));
+    expect(streamed.ids).toEqual(full.ids);
+    const stopped = await generateCached(m, 'ab', { maxNewBytes: 10, stopAtEos: false, onToken: async (_id, i) => i < 3 });
+    expect(stopped.ids).toEqual(full.ids.slice(0, 4)); // tokens 0..3 were made; the callback said stop after token 3
+    expect(stopped.stoppedAtEos).toBe(false);
+  });
+
   it('rejects invalid options with a clear Error', async () => {
     for (const gen of [generate, generateCached]) {
       await expect(gen(model, 'x', { maxNewBytes: -1 })).rejects.toThrow(/maxNewBytes/);

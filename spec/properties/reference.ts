@@ -1,11 +1,12 @@
-// reference.ts — plain-loop float64 references for the WebGPU kernels, each with its rounding-error bound.
+// reference.ts — plain-loop float64 references for the WebGPU kernels, each with its rounding-error bound
+// (shared by spec/webgpu and the property checks of spec/properties/checks.ts, which also run in the demo page).
 //
 // The bounds follow the standard model fl(a op b) = (a op b)(1 + d), |d| <= u = 2^-24 (Higham, "Accuracy and
 // Stability of Numerical Algorithms", ch. 3): a dot product of length n accumulated in f32 in ANY order has
 // |error| <= gamma_n * sum |x_i||y_i|, gamma_n = n u / (1 - n u). WGSL's exp is allowed an error of
 // (3 + 2|x|) ULP (WGSL spec, "Floating Point Accuracy"); log 3 ULP, or 2^-21 absolute near 1.
 
-import { U32 } from './gpu-setup.js';
+import { U32 } from './random.js';
 
 const gamma = (n: number) => (n * U32) / (1 - n * U32);
 
