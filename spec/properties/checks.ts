@@ -32,8 +32,8 @@ export interface CheckEnv {
 export interface PropertyCheck {
   name: string;
   group: 'WebGPU vs float64 reference' | 'gradients' | 'paper invariants';
-  /** needs the 'webgpu' backend installed (initWebGpu), not only a context */
-  needsBackend: boolean;
+  /** where it runs: 'webgpu' needs the device context, and the model checks the installed backend (initWebGpu) */
+  device: 'webgpu' | 'cpu';
   run(env: CheckEnv): Promise<void>;
 }
 
@@ -91,7 +91,7 @@ export function toMatmulShape(r: MatmulShapeRecord): MatmulShape {
 export const matmulTiled: PropertyCheck = {
   name: 'tiled matmul equals the float64 reference within γ_{K+1} Σ|a||b| (random shapes, transposes, broadcast batches)',
   group: 'WebGPU vs float64 reference',
-  needsBackend: false,
+  device: 'webgpu',
   run: (env) => {
     const ctx = needCtx(env);
     return fc.assert(fc.asyncProperty(matmulShapeArb, (r) => checkMatmulKernel(ctx, toMatmulShape(r), r.seed, 'tiled')), { numRuns: env.numRuns ?? 40 });
@@ -162,7 +162,7 @@ const attentionDimsArb = fc
 export const attentionForward: PropertyCheck = {
   name: 'fused attention forward (out and log-sum-exp) equals the float64 reference, for random shapes, GQA groups and key-range masks',
   group: 'WebGPU vs float64 reference',
-  needsBackend: false,
+  device: 'webgpu',
   run: (env) => fc.assert(fc.asyncProperty(attentionDimsArb, async ({ s, kind, seed }) => {
     const ctx = needCtx(env);
     const x = attentionInputs(s, kind, seed);
@@ -177,7 +177,7 @@ export const attentionForward: PropertyCheck = {
 export const attentionBackward: PropertyCheck = {
   name: 'fused attention backward (dq, dk, dv summed over GQA groups) equals the float64 reference',
   group: 'gradients',
-  needsBackend: false,
+  device: 'webgpu',
   run: (env) => fc.assert(fc.asyncProperty(attentionDimsArb, async ({ s, kind, seed }) => {
     const ctx = needCtx(env);
     const x = attentionInputs(s, kind, seed);
@@ -208,7 +208,7 @@ export const attentionBackward: PropertyCheck = {
 export const attentionGradcheck: PropertyCheck = {
   name: 'attention gradients in q, k and v equal central finite differences (float64, CPU; ranges, grouped heads)',
   group: 'gradients',
-  needsBackend: false,
+  device: 'cpu',
   run: async ({ numRuns = 40 }) => {
     fc.assert(fc.property(fc.integer({ min: 1, max: 2 }), fc.integer({ min: 1, max: 5 }), fc.integer({ min: 1, max: 5 }),
       fc.constantFrom([1, 1], [2, 1], [2, 2], [4, 2]), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 0, max: 2 ** 31 - 1 }),
@@ -248,7 +248,7 @@ async function gpuLogits(m: Blt, ids: number[], lengths: number[]): Promise<Floa
 export const causality: PropertyCheck = {
   name: 'changing a future byte never changes earlier logits (fixed patches, micro BLT on WebGPU)',
   group: 'paper invariants',
-  needsBackend: true,
+  device: 'webgpu',
   run: ({ numRuns = 12 }) => fc.assert(fc.asyncProperty(idsAndLengthsArb(2, 16), fc.nat(), fc.integer({ min: 4, max: 259 }),
     async ({ ids, lengths }, jr, b) => {
       const j = 1 + (jr % (ids.length - 1));
@@ -271,7 +271,7 @@ export const causality: PropertyCheck = {
 export const entropyRange: PropertyCheck = {
   name: 'next-byte entropies from the entropy model on WebGPU lie in [0, ln 260]',
   group: 'paper invariants',
-  needsBackend: true,
+  device: 'webgpu',
   run: ({ numRuns = 12 }) => fc.assert(fc.asyncProperty(idsArb(1, 24), async (ids) => {
     const ent = microGpuModel().computeEntropies([ids]);
     const h = await ent.data();
@@ -286,7 +286,7 @@ export const entropyRange: PropertyCheck = {
 export const thresholdMonotone: PropertyCheck = {
   name: 'raising the entropy threshold θ never adds a patch start (global-threshold rule)',
   group: 'paper invariants',
-  needsBackend: false,
+  device: 'cpu',
   run: async ({ numRuns = 100 }) => {
     fc.assert(fc.property(fc.array(fc.double({ min: 0, max: 5.6, noNaN: true }), { minLength: 1, maxLength: 64 }),
       fc.double({ min: 0, max: 5.6, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true }), (ent, t1, dt) => {

@@ -30,6 +30,8 @@ export interface InitInfo {
   model: ModelInfo;
   cpuThreads: number;
   crossOriginIsolated: boolean;
+  /** the property checks the page can run (spec/properties/checks.ts PAGE_CHECKS) */
+  checks: { name: string; group: string }[];
   webgpu: { ok: true; adapter: string; limits: Record<string, number>; cpuDriver: boolean } | { ok: false; reason: string };
 }
 

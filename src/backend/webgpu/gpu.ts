@@ -101,7 +101,9 @@ export async function requestGpu(): Promise<GpuHandle> {
     requiredFeatures: hasTimestampQuery ? ['timestamp-query'] : [],
   });
   const info = adapter.info;
-  const adapterDescription = `${info.vendor} ${info.architecture}: ${info.description || info.device}`.trim();
+  // browsers may leave description and device empty (fingerprinting); then the name has no ': ...' part
+  const detail = info.description || info.device;
+  const adapterDescription = `${info.vendor} ${info.architecture}`.trim() + (detail ? `: ${detail}` : '');
   let destroyed = false;
   return {
     adapter,

@@ -24,7 +24,9 @@
 // kernel functions' own text (Function.prototype.toString returns the already-transpiled JS in both worlds), so
 // each kernel is written exactly once. Those kernel functions are self-contained by design: they only call each
 // other and the constant that workerKernels() below re-declares. (A coverage tool that instruments source, e.g.
-// istanbul, would break this; V8 coverage does not. A broken worker fails loudly: see waitFor and FAILED.)
+// istanbul, would break this; V8 coverage does not. A broken worker fails loudly: see waitFor and FAILED.) A
+// bundler may rename functions (a minifier, or scope hoisting on a name clash): the kernels' own text carries the
+// new names consistently, and the calls below take each entry function's runtime `.name`.
 
 import {
   KEY_TILE, accumulateTile, attentionBackwardUnits, attentionForwardUnits, blockRanges, packDimPanels,
@@ -77,16 +79,16 @@ onMessage((m) => {
       if (ap.length < 4 * p.K) ap = new Float64Array(4 * p.K);
       const needB = p.K * 4 * ((p.N + 3) >> 2);
       if (bp.length < needB) bp = new Float64Array(needB);
-      matmulUnits(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
+      ${matmulUnits.name}(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         m.unitStart, m.unitEnd, ap, bp);
     } else if (m.job === 'matmulWasm') {
       if (!wasm) wasm = new WebAssembly.Instance(new WebAssembly.Module(workerData.wasmBytes), {}).exports;
-      wasmMatmulUnits(wasm, x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
+      ${wasmMatmulUnits.name}(wasm, x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionForward') {
-      attentionForwardUnits(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
+      ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionBackward') {
-      attentionBackwardUnits(x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq, x.dk, x.dv,
+      ${attentionBackwardUnits.name}(x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq, x.dk, x.dv,
         m.unitStart, m.unitEnd);
     } else {
       throw new Error('unknown job ' + m.job);
