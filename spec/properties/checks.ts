@@ -89,7 +89,7 @@ export function toMatmulShape(r: MatmulShapeRecord): MatmulShape {
 }
 
 export const matmulTiled: PropertyCheck = {
-  name: 'tiled matmul equals the float64 reference within γ_{K+1} Σ|a||b| (random shapes, transposes, broadcast batches)',
+  name: 'tiled matmul equals the float64 reference within its rounding bound γₖ₊₁·Σ|a||b| (random shapes, transposes, broadcast batches)',
   group: 'WebGPU vs float64 reference',
   device: 'webgpu',
   run: (env) => {

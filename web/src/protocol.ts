@@ -61,7 +61,7 @@ export interface BenchRow {
 
 export interface BenchResult { rows: BenchRow[]; cpuThreads: number; adapter: string | null; userAgent: string; date: string }
 
-export interface PropertyOutcome { name: string; group: string; ok: boolean; ms: number; detail: string }
+export interface PropertyOutcome { name: string; group: string; state: 'pass' | 'fail' | 'skipped'; ms: number; detail: string }
 
 export type Reply =
   | { id: number; type: 'result'; value: unknown }

@@ -26,19 +26,20 @@ async function run(): Promise<void> {
   summary.textContent = '';
   let i = 0;
   try {
-    const r = await call<{ passed: number; failed: number }>({ kind: 'properties' }, (ev) => {
+    const r = await call<{ passed: number; failed: number; skipped: number }>({ kind: 'properties' }, (ev) => {
       if (ev.type === 'progress') { bar.value = ev.done; return; }
       if (ev.type !== 'property') return;
       const o: PropertyOutcome = ev.outcome;
       const el = items[i++];
-      el.dataset.state = o.ok ? 'pass' : 'fail';
-      el.querySelector('.badge')!.replaceChildren(o.ok ? 'pass' : 'fail');
-      el.querySelector('.muted')!.append(` · ${fmt(o.ms / 1000, 1)} s`);
-      if (!o.ok) el.append(h('pre', { class: 'detail' }, o.detail));
+      el.dataset.state = o.state;
+      el.querySelector('.badge')!.replaceChildren(o.state === 'skipped' ? 'not run' : o.state);
+      if (o.state === 'skipped') el.querySelector('.muted')!.append(` · ${o.detail}`);
+      else el.querySelector('.muted')!.append(` · ${o.ms < 1000 ? `${Math.max(1, Math.round(o.ms))} ms` : `${fmt(o.ms / 1000, 1)} s`}`);
+      if (o.state === 'fail') el.append(h('pre', { class: 'detail' }, o.detail));
       const next = items[i];
       if (next) { next.dataset.state = 'running'; next.querySelector('.badge')!.replaceChildren('running'); }
     });
-    summary.textContent = `${r.passed} passed, ${r.failed} failed`;
+    summary.textContent = `${r.passed} passed, ${r.failed} failed` + (r.skipped > 0 ? `, ${r.skipped} not run (no WebGPU)` : '');
     summary.dataset.state = r.failed === 0 ? 'pass' : 'fail';
   } catch (e) {
     showError(`The property checks stopped: ${(e as Error).message}`);

@@ -2,6 +2,7 @@
 // matching section of docs/walkthrough.md (shipped with the page, shown in place).
 import walkthroughMd from '../../../docs/walkthrough.md?raw';
 import { call } from '../client';
+import { markdownToHtml } from '../markdown';
 import { $, clearError, h, showError } from '../dom';
 import type { Stage, WalkthroughResult } from '../protocol';
 
@@ -43,8 +44,9 @@ function stageCard(s: Stage, i: number): HTMLElement {
   card.append(h('p', { class: 'stage-note' }, s.note));
   card.append(h('p', { class: 'sample' }, h('span', { class: 'muted' }, 'first values: '), s.sample.map((v) => String(v)).join(', '), ' …'));
   if (section) {
-    card.append(h('details', {}, h('summary', {}, `Read more: docs/walkthrough.md, “${meta.doc.replace(/^#+ /, '')}”`),
-      h('pre', { class: 'doc' }, section)));
+    const doc = h('div', { class: 'doc' });
+    doc.innerHTML = markdownToHtml(section.replace(/^#+ .*\n/, '')); // the document's own words (docs/walkthrough.md)
+    card.append(h('details', {}, h('summary', {}, `Read more: docs/walkthrough.md, “${meta.doc.replace(/^#+ /, '')}”`), doc));
   }
   return card;
 }
