@@ -19,6 +19,10 @@ import { loadBltCheckpoint } from '../../src/blt/checkpoint.js';
 import { generateCached } from '../../src/blt/generate.js';
 import type { Blt } from '../../src/blt/blt.js';
 import { patchingView } from '../../src/train/patching-view.js';
+import { loadAnyCheckpoint } from '../../src/blt/load-sources.js';
+import { metaGoldenModelDir } from '../../src/blt/golden-meta.js';
+import { nodeFiles } from '../../src/io/node-files.js';
+import { sharedPath } from '../../src/io/shared-dir.js';
 import { serveStatic, type Served } from './serve.js';
 import { PAGE_CHECKS } from '../properties/checks.js';
 
@@ -216,6 +220,17 @@ describe.skipIf(!haveChromium && !process.env.CI)('the demo page in chromium', (
     await page.locator('#tab-patching').click();
     await page.locator('#folder-input').setInputFiles(MODEL);
     await expect.poll(() => textOf(page.locator('#model-info')), { timeout: 30_000 }).toContain("folder 'demo-model'");
+    // Meta's Hub packaging (safetensors with Meta's key names, entropy_model/ inside), read through openCheckpoint
+    const metaHub = path.join(metaGoldenModelDir(sharedPath('golden-meta'))!, 'hub');
+    await page.locator('#folder-input').setInputFiles(metaHub);
+    await expect.poll(() => textOf(page.locator('#model-info')), { timeout: 30_000 }).toContain("folder 'hub'");
+    const hubModel = loadAnyCheckpoint(nodeFiles, metaHub);
+    const text = 'Meta packaging, patched in the page.';
+    await page.locator('#patch-text').fill(text);
+    const want = await patchingView(hubModel, text);
+    await expect.poll(() => lengthsShown(page), WAIT).toEqual(want.byteLengths);
+    await page.locator('#use-demo').click();
+    await expect.poll(() => textOf(page.locator('#model-info')), WAIT).toContain('demo model');
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'blt-bad-'));
     const badDir = path.join(bad, 'broken-checkpoint');
     fs.mkdirSync(badDir);

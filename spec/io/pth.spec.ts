@@ -12,9 +12,10 @@ import { stateDictPickle, writePthStateDict } from '../../src/io/pth/pth-writer.
 import { openSafetensorsFile as openSafetensors } from '../../src/io/safetensors-file.js';
 import { numelOf, FILE_DTYPE_BYTES, type TensorSource } from '../../src/io/tensor-source.js';
 import { sharedPath } from '../../src/io/shared-dir.js';
+import { nodeFiles } from '../../src/io/node-files.js';
 
 /** The state dict of a .pth file (lazy sources; the descriptor stays open for the test's lifetime). */
-const readPth = (path: string, opts?: { entry?: string | null }) => openPth(path, opts).tensors;
+const readPth = (path: string, opts?: { entry?: string | null }) => openPth(nodeFiles, path, opts).tensors;
 
 const META = sharedPath('golden-meta');
 const tmp = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'blt-pth-'));

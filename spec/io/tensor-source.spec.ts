@@ -58,7 +58,7 @@ describe('safetensors opened lazily', () => {
     fs.writeFileSync(file, bytes);
     const inMemory = memoryFiles({ 'ckpt/x.safetensors': bytes, 'ckpt/cut.safetensors': bytes.subarray(0, bytes.length - 4) });
     for (const [files, where] of [[nodeFiles, file], [inMemory, 'ckpt/x.safetensors']] as const) {
-      const src = openSafetensors(where, files);
+      const src = openSafetensors(files, where);
       try {
         expect([...src.tensors.keys()].sort()).toEqual(['a', 'b']);
         const ta = src.tensors.get('a')!;
@@ -72,9 +72,9 @@ describe('safetensors opened lazily', () => {
       }
     }
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 4));
-    expect(() => openSafetensors(file, nodeFiles)).toThrow(/^safetensors: .*x\.safetensors/);
-    expect(() => openSafetensors('ckpt/cut.safetensors', inMemory)).toThrow(/^safetensors: ckpt\/cut\.safetensors/);
-    expect(() => openSafetensors('ckpt/none.safetensors', inMemory)).toThrow(/^safetensors: ckpt\/none\.safetensors: no such file/);
+    expect(() => openSafetensors(nodeFiles, file)).toThrow(/^safetensors: .*x\.safetensors/);
+    expect(() => openSafetensors(inMemory, 'ckpt/cut.safetensors')).toThrow(/^safetensors: ckpt\/cut\.safetensors/);
+    expect(() => openSafetensors(inMemory, 'ckpt/none.safetensors')).toThrow(/^safetensors: ckpt\/none\.safetensors: no such file/);
   });
 });
 
@@ -98,5 +98,7 @@ describe('memoryFiles', () => {
     expect(() => files.list('m/config.json')).toThrow(/m\/config\.json: not a folder \(it is a file\)/);
     expect(() => files.readText('m')).toThrow(/^m: no such file \(it is a folder\)/);
     expect(joinPath('/abs/dir/', 'config.json')).toBe('/abs/dir/config.json');
+    expect(joinPath('m/blt', '..', 'entropy_model')).toBe('m/entropy_model');
+    expect(joinPath('..', 'x', './y')).toBe('../x/y');
   });
 });

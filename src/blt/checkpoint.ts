@@ -17,62 +17,15 @@ import { writeSafetensors } from '../io/safetensors-writer.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { convertOriginalStateDict, isHfKey } from '../io/blt-keys.js';
-import { configToHfJson, type BltConfig, type TransformerPartConfig } from './config.js';
+import { configToHfJson, type BltConfig } from './config.js';
+import { bltWeightShapes } from './weight-shapes.js';
 import { loadBltConfigFile } from './config-file.js';
 import { Blt } from './blt.js';
-import { ZeroRng } from './load-files.js';
+import { ZeroRng } from './load-sources.js';
 
 /** key -> the file it came from (for error messages) and its tensor. */
 type LoadedTensors = Map<string, { file: string; tensor: RawTensor }>;
 
-/** The HF state-dict keys and shapes a BLT with this config has (spec §9.3; Linear weights are [out, in]). */
-export function bltWeightShapes(cfg: BltConfig): Map<string, number[]> {
-  const shapes = new Map<string, number[]>();
-  const layer = (prefix: string, p: TransformerPartConfig): void => {
-    const d = p.hiddenSize, q = p.numHeads * p.headDim, kv = p.numKvHeads * p.headDim, I = p.intermediateSize;
-    shapes.set(`${prefix}.input_layernorm.weight`, [d]);
-    shapes.set(`${prefix}.self_attn.q_proj.weight`, [q, d]);
-    shapes.set(`${prefix}.self_attn.k_proj.weight`, [kv, d]);
-    shapes.set(`${prefix}.self_attn.v_proj.weight`, [kv, d]);
-    shapes.set(`${prefix}.self_attn.o_proj.weight`, [d, q]);
-    shapes.set(`${prefix}.post_attention_layernorm.weight`, [d]);
-    shapes.set(`${prefix}.mlp.gate_proj.weight`, [I, d]);
-    shapes.set(`${prefix}.mlp.up_proj.weight`, [I, d]);
-    shapes.set(`${prefix}.mlp.down_proj.weight`, [d, I]);
-  };
-  const cross = (prefix: string, p: TransformerPartConfig): void => {
-    const d = p.hiddenSize, q = p.numHeads * p.headDim, kv = p.numKvHeads * p.headDim;
-    shapes.set(`${prefix}.q_norm.weight`, [d]);
-    shapes.set(`${prefix}.k_norm.weight`, [d]);
-    shapes.set(`${prefix}.q_proj.weight`, [q, d]);
-    shapes.set(`${prefix}.k_proj.weight`, [kv, d]);
-    shapes.set(`${prefix}.v_proj.weight`, [kv, d]);
-    shapes.set(`${prefix}.o_proj.weight`, [d, q]);
-  };
-  const { encoder: E, decoder: D, global: G } = cfg;
-  const dE = E.hiddenSize, dD = D.hiddenSize, dG = G.hiddenSize;
-  const tables = cfg.hash.nbFunctions * cfg.hash.groupSizes.length;
-  shapes.set('model.encoder_hash_tok_embedding.weight', [tables * cfg.hash.vocab, dE]);
-  shapes.set('model.local_encoder.embed_tokens.weight', [cfg.vocabSize, dE]);
-  for (let i = 0; i < E.numLayers; i++) layer(`model.local_encoder.layers.${i}`, E);
-  shapes.set('model.local_encoder.patch_embedding_projection.weight', [E.crossAttnK * dE, dE]);
-  for (let j = 0; j < (E.crossAttnAllLayers ? E.numLayers : 1); j++) cross(`model.local_encoder.cross_attn_layers.${j}`, E);
-  if (cfg.crossAttnK * dE !== dG) shapes.set('model.global_transformer.token_embedding_projection.weight', [dG, cfg.crossAttnK * dE]);
-  for (let i = 0; i < G.numLayers; i++) layer(`model.global_transformer.layers.${i}`, G);
-  for (let i = 0; i < D.numLayers; i++) layer(`model.local_decoder.layers.${i}`, D);
-  shapes.set('model.local_decoder.patch_embedding_projection.weight', [D.crossAttnK * dD, D.hiddenSizeGlobal]);
-  for (let j = 0; j < (D.crossAttnAllLayers ? D.numLayers : 1); j++) cross(`model.local_decoder.cross_attn_layers.${j}`, D);
-  shapes.set('model.local_decoder.norm.weight', [dD]);
-  shapes.set('lm_head.weight', [cfg.vocabSize, dD]);
-  if (cfg.patching.patchInForward) {
-    const Pt = cfg.patcher;
-    shapes.set('model.patcher.embed_tokens.weight', [Pt.vocabSize, Pt.hiddenSize]);
-    for (let i = 0; i < Pt.numLayers; i++) layer(`model.patcher.layers.${i}`, Pt);
-    shapes.set('model.patcher.norm.weight', [Pt.hiddenSize]);
-    shapes.set('model.patcher.lm_head.weight', [Pt.vocabSize, Pt.hiddenSize]);
-  }
-  return shapes;
-}
 
 /** The safetensors files of a checkpoint directory: the index's shards, model.safetensors, or model-*-of-*.safetensors. */
 function weightFiles(dir: string): string[] {

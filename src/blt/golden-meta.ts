@@ -43,6 +43,7 @@ import { globalAttentionRanges } from './global-transformer.js';
 import { localAttentionRanges } from './entropy-model.js';
 import { META_ENTROPY_CHUNK } from './packaging/meta-config.js';
 import type { BltBehaviour, BltConfig } from './config.js';
+import { nodeFiles } from '../io/node-files.js';
 
 /** One check of one case under one packaging. */
 export interface MetaGoldenRow {
@@ -109,9 +110,9 @@ function setFolders(modelDir: string): { blts: string[]; entropyOnly: string[] }
       const sub = nodePath.join(d, name);
       if (!fs.statSync(sub).isDirectory() || name === 'cases' || name === 'entropy_model') continue;
       let isBlt = false;
-      try { detectPackaging(sub); isBlt = true; } catch { /* not a BLT folder */ }
+      try { detectPackaging(nodeFiles, sub); isBlt = true; } catch { /* not a BLT folder */ }
       if (isBlt) blts.push(sub); // (a config without weights, like hf_converted/, fails detection and is skipped)
-      else if (entropyFolderForm(sub) !== null) entropyOnly.push(sub);
+      else if (entropyFolderForm(nodeFiles, sub) !== null) entropyOnly.push(sub);
       else if (depth < 2) visit(sub, depth + 1);
     }
   };
@@ -309,7 +310,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
 
   let first: OpenedCheckpoint | null = null;
   for (const d of blts) {
-    const opened = withBehaviour(openCheckpoint(d), opts.behaviour);
+    const opened = withBehaviour(openCheckpoint(nodeFiles, d), opts.behaviour);
     first ??= opened;
     if (opts.print) console.log(`${rel(d)}: ${opened.packaging}, entropy model ${opened.entropyDir ? rel(opened.entropyDir) : 'none'}, patching from ${rel(opened.patchingSource)}`);
     const model = bltFromCheckpoint(opened, { device: opts.device });
@@ -322,7 +323,7 @@ export async function checkMetaGolden(dir: string, opts: MetaGoldenOptions = {})
     return a && b ? maxAbsDiff(a.data, b.data) : 0;
   }));
   for (const e of entropyOnly) {
-    const withEntropy = withBehaviour(openCheckpoint(first!.dir, { entropyModel: e }), opts.behaviour);
+    const withEntropy = withBehaviour(openCheckpoint(nodeFiles, first!.dir, { entropyModel: e }), opts.behaviour);
     const model = bltFromCheckpoint(withEntropy, { device: opts.device });
     withEntropy.close();
     for (const c of cases) emit(await checkEntropyOnly(model, rel(e), c.name, c.tensors, bound));

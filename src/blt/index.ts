@@ -17,5 +17,7 @@ export { LocalEncoder, encoderCrossRanges, type EncoderInputs } from './local-en
 export { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
 export { LocalDecoder, decoderCrossRanges, type DecoderInputs } from './local-decoder.js';
 export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostIds, type BltOutput, type BltForwardOptions } from './blt.js';
-export { openHfCheckpoint, bltFromSources, loadBltFromFiles, readWholeTensor, type FilesCheckpoint } from './load-files.js';
+export { bltWeightShapes } from './weight-shapes.js';
+export { openCheckpoint, detectPackaging, weightProblems, type OpenedCheckpoint, type OpenOptions, type Packaging } from './packaging/open.js';
+export { bltFromCheckpoint, loadAnyCheckpoint, readWholeTensor } from './load-sources.js';
 export * from './generate.js';

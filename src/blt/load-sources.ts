@@ -9,9 +9,16 @@
 import { decodeTensor, type RawTensor, type StoredDtype } from '../io/safetensors.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../io/tensor-source.js';
 import type { Device } from '../tensor/dtype.js';
+import type { CheckpointFiles } from '../io/checkpoint-files.js';
+import { Rng } from '../tensor/random.js';
 import { Blt } from './blt.js';
-import { ZeroRng } from './load-files.js';
 import { openCheckpoint, type OpenedCheckpoint, type OpenOptions } from './packaging/open.js';
+
+/** An Rng whose draws are all 0: builds a model without spending time on an init that loading overwrites. */
+export class ZeroRng extends Rng {
+  override normal(): number { return 0; }
+  override truncatedNormal(): number { return 0; }
+}
 
 /** The whole tensor of a source, decoded (F32/F16/BF16 -> float32, F64 -> float64, I32/I64 -> int32). */
 export function readWholeTensor(src: TensorSource): RawTensor {
@@ -31,9 +38,9 @@ export function bltFromCheckpoint(ckpt: OpenedCheckpoint, opts: { device?: Devic
   return model;
 }
 
-/** openCheckpoint + bltFromCheckpoint: any packaging, detected from the files. */
-export function loadAnyCheckpoint(dir: string, opts: OpenOptions & { device?: Device } = {}): Blt {
-  const ckpt = openCheckpoint(dir, opts);
+/** openCheckpoint + bltFromCheckpoint: any packaging, detected from the files (on disk: nodeFiles; in a browser: memoryFiles). */
+export function loadAnyCheckpoint(files: CheckpointFiles, dir: string, opts: OpenOptions & { device?: Device } = {}): Blt {
+  const ckpt = openCheckpoint(files, dir, opts);
   try {
     return bltFromCheckpoint(ckpt, opts);
   } finally {

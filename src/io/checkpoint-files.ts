@@ -25,11 +25,17 @@ export interface CheckpointFiles {
   open(path: string): OpenedFile;
 }
 
-/** `a/b` joined with '/', without doubled separators ('' and '.' are the current folder). */
+/** Parts joined with '/', normalised: no doubled separators, no '.', and 'a/../b' is 'b' (a leading '/' stays). */
 export function joinPath(...parts: string[]): string {
-  const kept = parts.filter((p) => p !== '' && p !== '.');
-  const joined = kept.join('/').replace(/\/+/g, '/');
-  return joined.length > 1 ? joined.replace(/\/$/, '') : joined || '.';
+  const joined = parts.filter((p) => p !== '').join('/');
+  const out: string[] = [];
+  for (const seg of joined.split(/[\\/]+/)) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..' && out.length > 0 && out[out.length - 1] !== '..') out.pop();
+    else out.push(seg);
+  }
+  const path = out.join('/');
+  return joined.startsWith('/') ? `/${path}` : path || '.';
 }
 
 /** Throws unless [offset, offset + length) lies inside a file of `size` bytes. */

@@ -10,5 +10,5 @@ export function readSafetensorsFile(path: string): SafetensorsFile {
 
 /** A safetensors file on disk, opened lazily: its tensors as TensorSources. */
 export function openSafetensorsFile(path: string): SafetensorsSources {
-  return openSafetensors(path, nodeFiles);
+  return openSafetensors(nodeFiles, path);
 }

@@ -36,7 +36,7 @@ function readHeader(file: OpenedFile, path: string): SafetensorsHeader {
 }
 
 /** Opens `path` and returns its tensors as sources (errors start with `safetensors: <path>:`). */
-export function openSafetensors(path: string, files: CheckpointFiles): SafetensorsSources {
+export function openSafetensors(files: CheckpointFiles, path: string): SafetensorsSources {
   let file: OpenedFile | null = openFile(files, path);
   const reopen = (): OpenedFile => (file ??= openFile(files, path));
   try {

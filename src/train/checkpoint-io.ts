@@ -11,6 +11,7 @@ import { loadAnyCheckpoint } from '../blt/load-sources.js';
 import type { RawTensor } from '../io/safetensors.js';
 import type { Module } from '../nn/module.js';
 import type { Device } from '../tensor/dtype.js';
+import { nodeFiles } from '../io/node-files.js';
 
 /** All tensors of a module as F32 safetensors entries (downloads from the device). */
 export async function moduleTensors(m: Module): Promise<Map<string, RawTensor>> {
@@ -33,7 +34,7 @@ export async function loadCheckpoint(dir: string, device: Device = 'cpu'): Promi
     throw new Error(`checkpoint '${dir}': config.json is missing (or params.json, for Meta's original layout)`);
   }
   try {
-    return loadAnyCheckpoint(dir, { device });
+    return loadAnyCheckpoint(nodeFiles, dir, { device });
   } catch (e) {
     throw new Error(`checkpoint '${dir}' cannot be loaded: ${(e as Error).message}`);
   }

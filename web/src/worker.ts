@@ -2,8 +2,8 @@
 // isolated page) the CPU backend may block in Atomics.wait while its own workers compute. Requests and replies
 // are described in protocol.ts. Everything here is the library's public API (`blt-ts`, the browser entry).
 import {
-  blt, getBackend, getCpuThreads, initWebGpu, memoryFiles, noGrad, ops, readPickedFiles, readPickedFolder, scope,
-  startCpuThreads, type Backend, type Tensor, type WebGpuBackend,
+  blt, getBackend, getCpuThreads, initWebGpu, joinPath, memoryFiles, noGrad, ops, readPickedFiles, readPickedFolder, scope,
+  startCpuThreads, type Backend, type CheckpointFiles, type Tensor, type WebGpuBackend,
 } from 'blt-ts';
 import { PAGE_CHECKS } from '../../spec/properties/checks.js';
 import type { BenchResult, BenchRow, InitInfo, ModelInfo, PropertyOutcome, Reply, Request, Stage, WalkthroughResult } from './protocol';
@@ -43,7 +43,7 @@ function loadDemo(): Blt {
   if (!demo) throw new Error('the demo model was not received');
   const files = memoryFiles({ 'demo-model/config.json': demo.config, 'demo-model/model.safetensors': demo.weights });
   modelSource = 'demo model (data/demo-model)';
-  return blt.loadBltFromFiles(files, 'demo-model');
+  return blt.loadAnyCheckpoint(files, 'demo-model');
 }
 
 async function init(config: ArrayBuffer, weights: ArrayBuffer): Promise<InitInfo> {
@@ -75,10 +75,28 @@ async function openFolder(req: Extract<Request, { kind: 'openFolder' }>): Promis
   const picked = req.handle
     ? await readPickedFolder(req.handle as unknown as Parameters<typeof readPickedFolder>[0])
     : await readPickedFiles((req.entries ?? []).map((e) => ({ name: e.path, webkitRelativePath: e.path, arrayBuffer: () => e.file.arrayBuffer() })));
-  const loaded = blt.loadBltFromFiles(picked.files, picked.dir);
+  const dir = checkpointDir(picked.files, picked.dir);
+  const loaded = blt.loadAnyCheckpoint(picked.files, dir);
   model = loaded;
-  modelSource = `folder '${picked.dir}'`;
+  modelSource = `folder '${dir}'`;
   return modelInfo(loaded);
+}
+
+/**
+ * The checkpoint folder in what was picked: the folder itself, else the one subfolder that is a checkpoint
+ * (Meta's original release keeps blt_1b/ and entropy_model/ side by side, so one picks their parent).
+ */
+function checkpointDir(files: CheckpointFiles, dir: string): string {
+  try {
+    blt.detectPackaging(files, dir);
+    return dir;
+  } catch (e) {
+    const found = files.list(dir).map((name) => joinPath(dir, name)).filter((sub) => {
+      try { blt.detectPackaging(files, sub); return !sub.endsWith('/entropy_model'); } catch { return false; }
+    });
+    if (found.length === 1) return found[0];
+    throw e;
+  }
 }
 
 /** H(x_i) for every position of BOS + bytes (the byte at position i+1 has entropy ent[i], eq. 1). */

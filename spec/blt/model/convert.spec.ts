@@ -15,6 +15,7 @@ import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../../../src/io/tensor-source.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 import { main } from '../../../src/cli/main.js';
+import { nodeFiles } from '../../../src/io/node-files.js';
 
 const MODEL = metaGoldenModelDir(sharedPath('golden-meta'))!;
 const ORIGINAL = nodePath.join(MODEL, 'blt', fs.readdirSync(nodePath.join(MODEL, 'blt')).find((d) => d !== 'entropy_model')!);
@@ -34,11 +35,11 @@ function sameTensors(a: Map<string, TensorSource>, b: Map<string, TensorSource>)
 
 describe('blt convert', () => {
   it('Meta Hub -> HF -> Meta -> HF: identical tensors and configs, and Meta\'s own Hub weights file again byte for byte', async () => {
-    const hub = openCheckpoint(HUB);
+    const hub = openCheckpoint(nodeFiles, HUB);
     await convertCheckpoint(HUB, out('hf1'), { to: 'hf' });
     await convertCheckpoint(out('hf1'), out('meta2'), { to: 'meta' });
     await convertCheckpoint(out('meta2'), out('hf3'), { to: 'hf' });
-    const hf1 = openCheckpoint(out('hf1')), meta2 = openCheckpoint(out('meta2')), hf3 = openCheckpoint(out('hf3'));
+    const hf1 = openCheckpoint(nodeFiles, out('hf1')), meta2 = openCheckpoint(nodeFiles, out('meta2')), hf3 = openCheckpoint(nodeFiles, out('hf3'));
     expect([hf1.packaging, meta2.packaging, hf3.packaging]).toEqual(['hf', 'meta-hub', 'hf']);
     for (const c of [hf1, meta2, hf3]) { expect(c.config).toEqual(hub.config); sameTensors(hub.tensors, c.tensors); }
     expect(fs.readFileSync(out('hf3/config.json'), 'utf8')).toBe(fs.readFileSync(out('hf1/config.json'), 'utf8'));
@@ -52,10 +53,10 @@ describe('blt convert', () => {
 
   it('Meta original (.pth) -> Meta Hub: the same tensors, and the HF conversion computes bit-identical logits', async () => {
     await convertCheckpoint(ORIGINAL, out('hub-from-pth'), { to: 'meta' });
-    const orig = openCheckpoint(ORIGINAL), back = openCheckpoint(out('hub-from-pth'));
+    const orig = openCheckpoint(nodeFiles, ORIGINAL), back = openCheckpoint(nodeFiles, out('hub-from-pth'));
     expect(back.config).toEqual(orig.config);
     sameTensors(orig.tensors, back.tensors);
-    const meta = bltFromCheckpoint(openCheckpoint(HUB)), hf = bltFromCheckpoint(openCheckpoint(out('hf1')));
+    const meta = bltFromCheckpoint(openCheckpoint(nodeFiles, HUB)), hf = bltFromCheckpoint(openCheckpoint(nodeFiles, out('hf1')));
     for (const f of fs.readdirSync(nodePath.join(MODEL, 'cases')).filter((n) => n.endsWith('.safetensors'))) {
       const { tensors } = readSafetensorsFile(nodePath.join(MODEL, 'cases', f));
       const ids = [Array.from(tensors.get('input_ids')!.data)];
@@ -74,9 +75,9 @@ describe('blt convert', () => {
   it('--dtype bf16 rounds every weight to nearest even, and the BF16 checkpoint converts and reads back (HF and Meta, .pth included)', async () => {
     await convertCheckpoint(HUB, out('bf16-hf'), { to: 'hf', dtype: 'bf16' });
     await convertCheckpoint(out('bf16-hf'), out('bf16-meta'), { to: 'meta' });
-    const f32 = openCheckpoint(HUB).tensors;
+    const f32 = openCheckpoint(nodeFiles, HUB).tensors;
     for (const dir of ['bf16-hf', 'bf16-meta']) {
-      const c = openCheckpoint(out(dir));
+      const c = openCheckpoint(nodeFiles, out(dir));
       for (const [k, t] of c.tensors) {
         expect(t.dtype, `${dir} ${k}`).toBe('BF16');
         const w = new Uint32Array(Uint8Array.from(bytes(f32.get(k)!)).buffer), h = new Uint16Array(Uint8Array.from(bytes(t)).buffer);
@@ -86,7 +87,7 @@ describe('blt convert', () => {
     expect(JSON.parse(fs.readFileSync(out('bf16-meta/entropy_model/params.json'), 'utf8')).distributed.model_dtype).toBe('bf16');
     // back to float32: exact (BF16 widens exactly)
     await convertCheckpoint(out('bf16-meta'), out('bf16-f32'), { to: 'hf', dtype: 'f32' });
-    const wide = openCheckpoint(out('bf16-f32')).tensors, narrow = openCheckpoint(out('bf16-hf')).tensors;
+    const wide = openCheckpoint(nodeFiles, out('bf16-f32')).tensors, narrow = openCheckpoint(nodeFiles, out('bf16-hf')).tensors;
     for (const [k, t] of wide) {
       const f = new Uint32Array(Uint8Array.from(bytes(t)).buffer), h = new Uint16Array(Uint8Array.from(bytes(narrow.get(k)!)).buffer);
       expect(f.every((x, i) => x === (h[i] << 16) >>> 0), k).toBe(true);
@@ -98,9 +99,9 @@ describe('blt convert', () => {
     const files = fs.readdirSync(out('sharded')).sort();
     expect(files).toContain('model.safetensors.index.json');
     expect(files.filter((f) => /^model-\d{5}-of-\d{5}\.safetensors$/.test(f)).length).toBeGreaterThan(2);
-    const s = openCheckpoint(out('sharded'));
+    const s = openCheckpoint(nodeFiles, out('sharded'));
     expect(s.packaging).toBe('hf-sharded');
-    sameTensors(openCheckpoint(HUB).tensors, s.tensors);
+    sameTensors(openCheckpoint(nodeFiles, HUB).tensors, s.tensors);
   });
 
   it('writes an entropy model Meta\'s params.json loader cannot express in the Hub entropy-model form instead', async () => {
@@ -115,7 +116,7 @@ describe('blt convert', () => {
     fs.copyFileSync(nodePath.join(hf, 'model.safetensors'), nodePath.join(src, 'model.safetensors'));
     await convertCheckpoint(src, out('meta-from-hf'), { to: 'meta' });
     expect(fs.readdirSync(out('meta-from-hf/entropy_model')).sort()).toEqual(['config.json', 'model.safetensors']);
-    const a = openCheckpoint(src), b = openCheckpoint(out('meta-from-hf'));
+    const a = openCheckpoint(nodeFiles, src), b = openCheckpoint(nodeFiles, out('meta-from-hf'));
     expect(b.config).toEqual(a.config);
     sameTensors(a.tensors, b.tensors);
   });
@@ -155,7 +156,7 @@ describe('blt convert', () => {
     // a failure while writing (here: a tensor whose bytes cannot be read) leaves no destination at all
     const hubCopy = out('hub-copy');
     fs.cpSync(HUB, hubCopy, { recursive: true });
-    const ck = openCheckpoint(hubCopy);
+    const ck = openCheckpoint(nodeFiles, hubCopy);
     fs.truncateSync(nodePath.join(hubCopy, 'model.safetensors'), 1000); // after opening: reads past 1000 fail
     const openSpy = vi.spyOn(await import('../../../src/blt/packaging/open.js'), 'openCheckpoint');
     openSpy.mockReturnValue(ck);
@@ -181,6 +182,6 @@ describe('blt convert', () => {
       log.mockRestore();
       err.mockRestore();
     }
-    expect(openCheckpoint(out('cli')).tensors.get('lm_head.weight')!.dtype).toBe('BF16');
+    expect(openCheckpoint(nodeFiles, out('cli')).tensors.get('lm_head.weight')!.dtype).toBe('BF16');
   });
 });

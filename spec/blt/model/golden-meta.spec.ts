@@ -12,6 +12,7 @@ import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { writeSafetensors } from '../../../src/io/safetensors-writer.js';
 import { openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
+import { nodeFiles } from '../../../src/io/node-files.js';
 
 const META = sharedPath('golden-meta');
 const tmp = fs.mkdtempSync(nodePath.join(os.tmpdir(), 'blt-golden-meta-'));
@@ -60,7 +61,7 @@ describe('golden-meta: Meta\'s outputs from every packaging', () => {
   it('fails where Meta\'s masks matter when they are switched off (HF\'s plain causal attention), and only there', async () => {
     const hfMasks = { localWindow: null, patcherWindow: null, documentMask: false };
     const { rows } = await checkMetaGolden(META, { behaviour: hfMasks });
-    const window = openCheckpoint(nodePath.join(modelDir, 'hub')).config.behaviour.localWindow!;
+    const window = openCheckpoint(nodeFiles, nodePath.join(modelDir, 'hub')).config.behaviour.localWindow!;
     for (const name of caseNames) {
       const meta = caseJson(modelDir, name);
       const needsMasks = meta.documents.length > 1 || meta.input_ids.length > window;

@@ -6,7 +6,7 @@ import nodePath from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import { detectPackaging, openCheckpoint } from '../../../src/blt/packaging/open.js';
-import { bltWeightShapes } from '../../../src/blt/checkpoint.js';
+import { bltWeightShapes } from '../../../src/blt/weight-shapes.js';
 import { metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { openPth } from '../../../src/io/pth/pth.js';
 import { type RawTensor } from '../../../src/io/safetensors.js';
@@ -14,9 +14,10 @@ import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
 import { writeSafetensors } from '../../../src/io/safetensors-writer.js';
 import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../../../src/io/tensor-source.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
+import { nodeFiles } from '../../../src/io/node-files.js';
 
 /** The state dict of a .pth file (lazy sources; the descriptor stays open for the test's lifetime). */
-const readPth = (path: string, opts?: { entry?: string | null }) => openPth(path, opts).tensors;
+const readPth = (path: string, opts?: { entry?: string | null }) => openPth(nodeFiles, path, opts).tensors;
 
 const MODEL = metaGoldenModelDir(sharedPath('golden-meta'))!;
 const ORIGINAL = nodePath.join(MODEL, 'blt', fs.readdirSync(nodePath.join(MODEL, 'blt')).find((d) => d !== 'entropy_model')!);
@@ -39,7 +40,7 @@ function copyOf(src: string, name: string): string {
 
 describe('openCheckpoint on Meta\'s packagings', () => {
   it('the original .pth layout and the Hub layout give the same config and the same tensors under HF keys', () => {
-    const orig = openCheckpoint(ORIGINAL), hub = openCheckpoint(HUB);
+    const orig = openCheckpoint(nodeFiles, ORIGINAL), hub = openCheckpoint(nodeFiles, HUB);
     expect([orig.packaging, hub.packaging]).toEqual(['meta-original', 'meta-hub']);
     expect(hub.config).toEqual(orig.config);
     const keys = [...bltWeightShapes(orig.config).keys()].sort();
@@ -53,7 +54,7 @@ describe('openCheckpoint on Meta\'s packagings', () => {
   });
 
   it('maps Meta\'s fields where Meta\'s code uses them: windows, heads, FFN widths, patching rule, reference preset', () => {
-    const { config: c, patchingSource } = openCheckpoint(ORIGINAL);
+    const { config: c, patchingSource } = openCheckpoint(nodeFiles, ORIGINAL);
     const params = readJson(nodePath.join(ORIGINAL, 'params.json'));
     const m = params.model, p = params.data.patcher_args;
     expect(patchingSource).toBe(nodePath.join(ORIGINAL, 'params.json')); // Meta's demo reads the BLT's params.json
@@ -77,23 +78,23 @@ describe('openCheckpoint on Meta\'s packagings', () => {
     const params = readJson(nodePath.join(bltDir, 'params.json'));
     params.data.patcher_args.threshold = 1.25;
     fs.writeFileSync(nodePath.join(bltDir, 'params.json'), JSON.stringify(params));
-    expect(openCheckpoint(bltDir).config.patching.threshold).toBe(1.25);
+    expect(openCheckpoint(nodeFiles, bltDir).config.patching.threshold).toBe(1.25);
     const hub = copyOf(HUB, 'trap-hub');
     const ep = readJson(nodePath.join(hub, 'entropy_model', 'params.json'));
     ep.data.patcher_args.threshold = 0.75;
     fs.writeFileSync(nodePath.join(hub, 'entropy_model', 'params.json'), JSON.stringify(ep));
-    const h = openCheckpoint(hub);
+    const h = openCheckpoint(nodeFiles, hub);
     expect(h.config.patching.threshold).toBe(0.75);
     expect(h.patchingSource).toBe(nodePath.join(hub, 'entropy_model', 'params.json'));
   });
 
   it('takes the BF16 Hub entropy model when asked, keeping its dtype and its own window', () => {
-    const o = openCheckpoint(HUB, { entropyModel: nodePath.join(MODEL, 'entropy_hub') });
+    const o = openCheckpoint(nodeFiles, HUB, { entropyModel: nodePath.join(MODEL, 'entropy_hub') });
     expect(o.entropyDir).toBe(nodePath.join(MODEL, 'entropy_hub'));
     expect(o.tensors.get('model.patcher.embed_tokens.weight')!.dtype).toBe('BF16');
     expect(o.config.behaviour.patcherWindow).toBe(readJson(nodePath.join(MODEL, 'entropy_hub', 'config.json')).args.sliding_window);
     // the BF16 weights are the float32 ones rounded to nearest even (how torch casts), for every tensor
-    const f32 = openCheckpoint(HUB).tensors;
+    const f32 = openCheckpoint(nodeFiles, HUB).tensors;
     for (const [k, t] of o.tensors) {
       if (!k.startsWith('model.patcher.')) continue;
       const wide = new Float32Array(Uint8Array.from(bytes(f32.get(k)!)).buffer);
@@ -109,7 +110,7 @@ describe('openCheckpoint on Meta\'s packagings', () => {
     const good = readJson(path);
     const withArgs = (change: (a: Record<string, unknown>) => void) => {
       const a = structuredClone(good); change(a.args); fs.writeFileSync(path, JSON.stringify(a));
-      return () => openCheckpoint(hub);
+      return () => openCheckpoint(nodeFiles, hub);
     };
     expect(withArgs((a) => { delete a.local_attention_window_len; })).toThrow(new RegExp(`${path.replace(/[.]/g, '\\.')}: field "args\\.local_attention_window_len" is missing`));
     expect(withArgs((a) => { a.cross_attn_nheads = 1; })).toThrow(/field "args\.cross_attn_nheads" \(1\) differs from n_heads_local_encoder \(2\)/);
@@ -123,19 +124,19 @@ describe('openCheckpoint on Meta\'s packagings', () => {
     fs.writeFileSync(path, JSON.stringify(good));
     fs.rmSync(nodePath.join(hub, 'entropy_model', 'params.json'));
     fs.writeFileSync(nodePath.join(hub, 'entropy_model', 'params.json'), '{"entropy_model": {"dim": 32}}');
-    expect(() => openCheckpoint(hub)).toThrow(/entropy_model\/params\.json: field "entropy_model\.n_heads" is missing/);
+    expect(() => openCheckpoint(nodeFiles, hub)).toThrow(/entropy_model\/params\.json: field "entropy_model\.n_heads" is missing/);
   });
 
   it('detects each packaging and says what a folder lacks', () => {
-    expect(detectPackaging(ORIGINAL)).toBe('meta-original');
-    expect(detectPackaging(HUB)).toBe('meta-hub');
-    expect(detectPackaging(HF)).toBe('hf');
-    expect(() => detectPackaging(nodePath.join(MODEL, 'entropy_hub'))).toThrow(/describes a Meta entropy model \(LMTransformerArgs\), not a BLT/);
-    expect(() => detectPackaging(nodePath.join(MODEL, 'hf_converted'))).toThrow(/config\.json but neither model\.safetensors nor model\.safetensors\.index\.json/);
+    expect(detectPackaging(nodeFiles, ORIGINAL)).toBe('meta-original');
+    expect(detectPackaging(nodeFiles, HUB)).toBe('meta-hub');
+    expect(detectPackaging(nodeFiles, HF)).toBe('hf');
+    expect(() => detectPackaging(nodeFiles, nodePath.join(MODEL, 'entropy_hub'))).toThrow(/describes a Meta entropy model \(LMTransformerArgs\), not a BLT/);
+    expect(() => detectPackaging(nodeFiles, nodePath.join(MODEL, 'hf_converted'))).toThrow(/config\.json but neither model\.safetensors nor model\.safetensors\.index\.json/);
     const empty = nodePath.join(tmp, 'empty');
     fs.mkdirSync(empty);
-    expect(() => detectPackaging(empty)).toThrow(/not a BLT checkpoint .*found: nothing/);
-    expect(() => detectPackaging(nodePath.join(tmp, 'nowhere'))).toThrow(/does not exist/);
+    expect(() => detectPackaging(nodeFiles, empty)).toThrow(/not a BLT checkpoint .*found: nothing/);
+    expect(() => detectPackaging(nodeFiles, nodePath.join(tmp, 'nowhere'))).toThrow(/does not exist/);
   });
 });
 
@@ -156,7 +157,7 @@ describe('openCheckpoint on Hugging Face packagings', () => {
   }
 
   it('a sharded copy opens to the same tensors as the single file', () => {
-    const one = openCheckpoint(HF), three = openCheckpoint(sharded('shards3', 3));
+    const one = openCheckpoint(nodeFiles, HF), three = openCheckpoint(nodeFiles, sharded('shards3', 3));
     expect([one.packaging, three.packaging]).toEqual(['hf', 'hf-sharded']);
     expect(three.config).toEqual(one.config);
     expect([...three.tensors.keys()].sort()).toEqual([...one.tensors.keys()].sort());
@@ -166,13 +167,13 @@ describe('openCheckpoint on Hugging Face packagings', () => {
   it('refuses a missing shard, a key in the wrong shard or in two shards, and a key the index does not list', () => {
     const missing = sharded('missing', 2);
     fs.rmSync(nodePath.join(missing, 'model-00002-of-00002.safetensors'));
-    expect(() => openCheckpoint(missing)).toThrow(/index\.json: shard 'model-00002-of-00002\.safetensors' \(holding \d+ keys, e\.g\. '.*'\) does not exist/);
+    expect(() => openCheckpoint(nodeFiles, missing)).toThrow(/index\.json: shard 'model-00002-of-00002\.safetensors' \(holding \d+ keys, e\.g\. '.*'\) does not exist/);
     const key = 'lm_head.weight';
-    expect(() => openCheckpoint(sharded('wrong', 2, (_s, map) => { map[key] = map[key].includes('00001') ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors'; })))
+    expect(() => openCheckpoint(nodeFiles, sharded('wrong', 2, (_s, map) => { map[key] = map[key].includes('00001') ? 'model-00002-of-00002.safetensors' : 'model-00001-of-00002.safetensors'; })))
       .toThrow(/key 'lm_head\.weight' should be in shard 'model-0000\d-of-00002\.safetensors' but is in 'model-0000\d-of-00002\.safetensors'/);
-    expect(() => openCheckpoint(sharded('twice', 2, (s) => { s[0].set(key, single.get(key)!); s[1].set(key, single.get(key)!); })))
+    expect(() => openCheckpoint(nodeFiles, sharded('twice', 2, (s) => { s[0].set(key, single.get(key)!); s[1].set(key, single.get(key)!); })))
       .toThrow(/key 'lm_head\.weight' is in two shards, model-00001-of-00002\.safetensors and model-00002-of-00002\.safetensors/);
-    expect(() => openCheckpoint(sharded('unlisted', 2, (_s, map) => { delete map[key]; })))
+    expect(() => openCheckpoint(nodeFiles, sharded('unlisted', 2, (_s, map) => { delete map[key]; })))
       .toThrow(/shard 'model-0000\d-of-00002\.safetensors' holds key 'lm_head\.weight', which the index does not list/);
   });
 });

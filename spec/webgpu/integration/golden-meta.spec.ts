@@ -12,6 +12,7 @@ import { checkMetaGolden, metaGoldenModelDir } from '../../../src/blt/golden-met
 import { sharedPath } from '../../../src/io/shared-dir.js';
 import { openCheckpoint } from '../../../src/blt/packaging/open.js';
 import { useWebGpuBackend } from './backend-setup.js';
+import { nodeFiles } from '../../../src/io/node-files.js';
 
 const META = sharedPath('golden-meta');
 const webgpu = useWebGpuBackend();
@@ -29,7 +30,7 @@ describe('Meta\'s golden outputs on webgpu', () => {
   it('the multi-document case and a case beyond the local window match Meta from every packaging', async () => {
     if (!webgpu()) return;
     const all = cases();
-    const window = openCheckpoint(nodePath.join(metaGoldenModelDir(META)!, 'hub')).config.behaviour.localWindow!;
+    const window = openCheckpoint(nodeFiles, nodePath.join(metaGoldenModelDir(META)!, 'hub')).config.behaviour.localWindow!;
     const beyond = all.filter((c) => c.tokens > window).reduce((a, b) => (b.tokens < a.tokens ? b : a));
     const subset = [all.find((c) => c.docs > 1)!.name, beyond.name];
     const { ok, rows } = await checkMetaGolden(META, { device: 'webgpu', cases: subset });

@@ -23,10 +23,11 @@ import { writePthStateDict } from '../../io/pth/pth-writer.js';
 import { FILE_DTYPE_BYTES, numelOf, type FileDtype, type TensorSource } from '../../io/tensor-source.js';
 import { float32ToHalf } from '../../tensor/half.js';
 import { configToHfJson, type BltConfig } from '../config.js';
-import { bltWeightShapes } from '../checkpoint.js';
+import { bltWeightShapes } from '../weight-shapes.js';
 import { metaArgsFromConfig, metaEntropyArgs, metaEntropyParams, metaPatcherArgsFromConfig } from './meta-config.js';
 import { openCheckpoint, type OpenedCheckpoint, type OpenOptions } from './open.js';
 import { hashConfigOf, SOURCE_TENSORS } from './sources-meta.js';
+import { nodeFiles } from '../../io/node-files.js';
 
 export interface ConvertOptions extends OpenOptions {
   to: 'hf' | 'meta';
@@ -141,7 +142,7 @@ export async function convertCheckpoint(src: string, dst: string, opts: ConvertO
   }
   if (nonEmpty(to) && !opts.force) throw new Error(`${dst} exists and is not empty (pass --force to replace it)`);
   if (fs.existsSync(to) && !fs.statSync(to).isDirectory()) throw new Error(`${dst} is a file, not a folder`);
-  const ck = openCheckpoint(src, opts);
+  const ck = openCheckpoint(nodeFiles, src, opts);
   try {
     await convertOpened(ck, to, dst, opts);
   } finally {

@@ -1,5 +1,5 @@
-// One entry point for every way a BLT checkpoint is packaged: `openCheckpoint(dir)` looks at the files, picks
-// the packaging, and returns the model's config and its weights as lazy TensorSources under this project's
+// One entry point for every way a BLT checkpoint is packaged: `openCheckpoint(files, dir)` looks at the files
+// (through CheckpointFiles: nodeFiles on disk, memoryFiles in a browser), picks the packaging, and returns the model's config and its weights as lazy TensorSources under this project's
 // state-dict keys (Hugging Face names, src/io/blt-keys.ts). Nothing but headers, JSON and the pickle is read.
 //
 //   hf             config.json (HF BltConfig) + model.safetensors
@@ -14,13 +14,12 @@
 // (demo_hf.py, also what HF's converter reads). Every tensor is checked against the shapes the config implies
 // before anything is returned; every error names the file and the field or key.
 
-import fs from 'node:fs';
-import nodePath from 'node:path';
+import { joinPath, type CheckpointFiles } from '../../io/checkpoint-files.js';
 import { isHfKey } from '../../io/blt-keys.js';
 import { openPth } from '../../io/pth/pth.js';
 import type { TensorSource } from '../../io/tensor-source.js';
 import { parseBltConfig, type BltConfig } from '../config.js';
-import { bltWeightShapes } from '../checkpoint.js';
+import { bltWeightShapes } from '../weight-shapes.js';
 import { bltConfigFromMeta, metaPatcherArgs, type MetaConfigInput } from './meta-config.js';
 import { HF_INDEX, HF_SINGLE, shardedSources, singleFileSources } from './sources-hf.js';
 import { entropyFolderForm, hfNamedSources, openMetaEntropyFolder, readJson, type MetaEntropyFolder } from './sources-meta.js';
@@ -50,14 +49,18 @@ export interface OpenOptions {
   entropyModel?: string;
 }
 
-const has = (dir: string, f: string): boolean => fs.existsSync(nodePath.join(dir, f));
-
 /** The packaging of a checkpoint folder, from the files it holds. */
-export function detectPackaging(dir: string): Packaging {
-  if (!fs.existsSync(dir)) throw new Error(`checkpoint ${dir} does not exist`);
-  if (!fs.statSync(dir).isDirectory()) throw new Error(`checkpoint ${dir} is not a folder`);
+export function detectPackaging(files: CheckpointFiles, dir: string): Packaging {
+  const has = (d: string, f: string): boolean => files.exists(joinPath(d, f));
+  if (!files.exists(dir)) throw new Error(`checkpoint ${dir} does not exist`);
+  let listing: string[];
+  try {
+    listing = files.list(dir);
+  } catch {
+    throw new Error(`checkpoint ${dir} is not a folder`);
+  }
   if (has(dir, 'config.json')) {
-    const cfg = readJson(nodePath.join(dir, 'config.json')) as Record<string, unknown> | null;
+    const cfg = readJson(files, joinPath(dir, 'config.json')) as Record<string, unknown> | null;
     const isMeta = cfg !== null && typeof cfg === 'object' && 'args' in cfg && !('encoder_config' in cfg);
     if (isMeta) {
       const args = cfg.args as Record<string, unknown> | null;
@@ -73,9 +76,8 @@ export function detectPackaging(dir: string): Packaging {
     throw new Error(`checkpoint ${dir}: config.json but neither ${HF_SINGLE} nor ${HF_INDEX}`);
   }
   if (has(dir, 'params.json') && has(dir, 'consolidated.pth')) return 'meta-original';
-  const listing = fs.readdirSync(dir).slice(0, 12).join(', ');
   throw new Error(`checkpoint ${dir}: not a BLT checkpoint (expected config.json + ${HF_SINGLE} or ${HF_INDEX} (Hugging Face or ` +
-    `Meta Hub), or params.json + consolidated.pth (Meta original); found: ${listing || 'nothing'})`);
+    `Meta Hub), or params.json + consolidated.pth (Meta original); found: ${listing.slice(0, 12).join(', ') || 'nothing'})`);
 }
 
 /** Every mismatch between the tensors and the shapes the config implies, one line each (empty: none). */
@@ -101,10 +103,10 @@ function checkWeights(tensors: Map<string, TensorSource>, cfg: BltConfig, dir: s
   }
 }
 
-function openHf(dir: string, packaging: 'hf' | 'hf-sharded', opts: OpenOptions): OpenedCheckpoint {
-  const configPath = nodePath.join(dir, 'config.json');
-  const config = parseBltConfig(readJson(configPath), { source: configPath, useHfDefaults: true, behaviour: opts.behaviour });
-  const weights = packaging === 'hf-sharded' ? shardedSources(dir) : singleFileSources(nodePath.join(dir, HF_SINGLE));
+function openHf(files: CheckpointFiles, dir: string, packaging: 'hf' | 'hf-sharded', opts: OpenOptions): OpenedCheckpoint {
+  const configPath = joinPath(dir, 'config.json');
+  const config = parseBltConfig(readJson(files, configPath), { source: configPath, useHfDefaults: true, behaviour: opts.behaviour });
+  const weights = packaging === 'hf-sharded' ? shardedSources(files, dir) : singleFileSources(files, joinPath(dir, HF_SINGLE));
   let tensors = weights.tensors;
   const keys = [...tensors.keys()];
   if (keys.length > 0 && !keys.some(isHfKey)) tensors = hfNamedSources(tensors, config); // Meta key names in an HF folder
@@ -113,26 +115,27 @@ function openHf(dir: string, packaging: 'hf' | 'hf-sharded', opts: OpenOptions):
 }
 
 /** The entropy-model folder of a Meta checkpoint: the option, else `entropy_model/` inside, else beside the BLT. */
-function findEntropyFolder(dir: string, opts: OpenOptions, beside: boolean): MetaEntropyFolder | null {
-  if (opts.entropyModel !== undefined) return openMetaEntropyFolder(opts.entropyModel);
-  const candidates = [nodePath.join(dir, 'entropy_model'), ...(beside ? [nodePath.join(dir, '..', 'entropy_model')] : [])];
-  const found = candidates.find((d) => fs.existsSync(d) && entropyFolderForm(d) !== null);
-  return found === undefined ? null : openMetaEntropyFolder(found);
+function findEntropyFolder(files: CheckpointFiles, dir: string, opts: OpenOptions, beside: boolean): MetaEntropyFolder | null {
+  if (opts.entropyModel !== undefined) return openMetaEntropyFolder(files, opts.entropyModel);
+  const candidates = [joinPath(dir, 'entropy_model'), ...(beside ? [joinPath(dir, '..', 'entropy_model')] : [])];
+  const found = candidates.find((d) => files.exists(d) && entropyFolderForm(files, d) !== null);
+  return found === undefined ? null : openMetaEntropyFolder(files, found);
 }
 
-function openMeta(dir: string, packaging: 'meta-hub' | 'meta-original', opts: OpenOptions): OpenedCheckpoint {
+function openMeta(files: CheckpointFiles, dir: string, packaging: 'meta-hub' | 'meta-original', opts: OpenOptions): OpenedCheckpoint {
   const hub = packaging === 'meta-hub';
-  const configPath = nodePath.join(dir, hub ? 'config.json' : 'params.json');
-  const json = readJson(configPath) as Record<string, unknown>;
+  const configPath = joinPath(dir, hub ? 'config.json' : 'params.json');
+  const json = readJson(files, configPath) as Record<string, unknown>;
   if (!hub && json?.['train_entropy_model'] === true) {
     throw new Error(`checkpoint ${dir}: ${configPath} is an entropy-model training run (train_entropy_model: true), not a BLT`);
   }
-  const entropy = findEntropyFolder(dir, opts, !hub);
+  const entropy = findEntropyFolder(files, dir, opts, !hub);
   // the patching rule: from the file Meta's script for this layout reads (see the top of this file), else the next one
   const candidates: { source: string; json: unknown }[] = [];
   if (!hub) candidates.push({ source: configPath, json });
-  if (entropy?.patcher) candidates.push({ source: entropy.patcher.source, json: readJson(entropy.patcher.source) });
-  if (hub && has(dir, 'train_args.json')) candidates.push({ source: nodePath.join(dir, 'train_args.json'), json: readJson(nodePath.join(dir, 'train_args.json')) });
+  if (entropy?.patcher) candidates.push({ source: entropy.patcher.source, json: readJson(files, entropy.patcher.source) });
+  const trainArgs = joinPath(dir, 'train_args.json');
+  if (hub && files.exists(trainArgs)) candidates.push({ source: trainArgs, json: readJson(files, trainArgs) });
   let patcher: MetaConfigInput['patcher'] = null;
   for (const c of candidates) {
     const p = metaPatcherArgs(c.json, c.source);
@@ -142,8 +145,8 @@ function openMeta(dir: string, packaging: 'meta-hub' | 'meta-original', opts: Op
     args: hub ? json?.['args'] : json?.['model'], source: configPath, argsPath: hub ? 'args.' : 'model.', patcher,
     entropy: entropy?.model ?? null,
   });
-  const weightsPath = nodePath.join(dir, hub ? HF_SINGLE : 'consolidated.pth');
-  const blt = hub ? singleFileSources(weightsPath) : openPth(weightsPath);
+  const weightsPath = joinPath(dir, hub ? HF_SINGLE : 'consolidated.pth');
+  const blt = hub ? singleFileSources(files, weightsPath) : openPth(files, weightsPath);
   const close = (): void => { blt.close(); entropy?.close(); };
   try {
     for (const [key, t] of blt.tensors) {
@@ -164,9 +167,9 @@ function openMeta(dir: string, packaging: 'meta-hub' | 'meta-original', opts: Op
  * Opens a BLT checkpoint folder in any supported packaging (see the top of this file): its config and its weights
  * as TensorSources keyed by HF state-dict names, checked against the config's shapes. Reads no tensor data.
  */
-export function openCheckpoint(dir: string, opts: OpenOptions = {}): OpenedCheckpoint {
-  const packaging = detectPackaging(dir);
-  const opened = packaging === 'hf' || packaging === 'hf-sharded' ? openHf(dir, packaging, opts) : openMeta(dir, packaging, opts);
+export function openCheckpoint(files: CheckpointFiles, dir: string, opts: OpenOptions = {}): OpenedCheckpoint {
+  const packaging = detectPackaging(files, dir);
+  const opened = packaging === 'hf' || packaging === 'hf-sharded' ? openHf(files, dir, packaging, opts) : openMeta(files, dir, packaging, opts);
   try {
     checkWeights(opened.tensors, opened.config, dir);
   } catch (e) {

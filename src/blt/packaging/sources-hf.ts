@@ -3,9 +3,8 @@
 // The index is checked against the shards before anything is read: every shard it names exists, every key is
 // in the shard it names, and no key is in two shards or in a shard without being in the index.
 
-import fs from 'node:fs';
-import nodePath from 'node:path';
-import { openSafetensorsFile as openSafetensors } from '../../io/safetensors-file.js';
+import { joinPath, type CheckpointFiles } from '../../io/checkpoint-files.js';
+import { openSafetensors } from '../../io/safetensors-source.js';
 import type { TensorSource } from '../../io/tensor-source.js';
 
 export const HF_INDEX = 'model.safetensors.index.json';
@@ -19,16 +18,16 @@ export interface WeightSources {
 }
 
 /** Every tensor of one safetensors file. */
-export function singleFileSources(path: string): WeightSources {
-  const { tensors, close } = openSafetensors(path);
+export function singleFileSources(files: CheckpointFiles, path: string): WeightSources {
+  const { tensors, close } = openSafetensors(files, path);
   return { tensors, files: [path], close };
 }
 
 /** The weight map of an index file: key -> shard file name (relative to the folder). */
-function readWeightMap(indexPath: string): Map<string, string> {
+function readWeightMap(files: CheckpointFiles, indexPath: string): Map<string, string> {
   let json: unknown;
   try {
-    json = JSON.parse(fs.readFileSync(indexPath, 'utf8'));
+    json = JSON.parse(files.readText(indexPath));
   } catch (e) {
     throw new Error(`BLT checkpoint ${indexPath}: cannot read or parse JSON (${(e as Error).message})`);
   }
@@ -36,7 +35,7 @@ function readWeightMap(indexPath: string): Map<string, string> {
   if (map === null || typeof map !== 'object' || Array.isArray(map)) throw new Error(`BLT checkpoint ${indexPath}: field "weight_map" is missing or not an object`);
   const out = new Map<string, string>();
   for (const [key, file] of Object.entries(map as Record<string, unknown>)) {
-    if (typeof file !== 'string' || file.length === 0 || nodePath.isAbsolute(file) || file.split(/[\\/]/).includes('..')) {
+    if (typeof file !== 'string' || file.length === 0 || /^([\\/]|[A-Za-z]:)/.test(file) || file.split(/[\\/]/).includes('..')) {
       throw new Error(`BLT checkpoint ${indexPath}: field "weight_map.${key}" must be a shard file name inside the folder, got ${JSON.stringify(file)}`);
     }
     out.set(key, file);
@@ -46,30 +45,30 @@ function readWeightMap(indexPath: string): Map<string, string> {
 }
 
 /** The tensors of a sharded checkpoint, each taken from the shard the index names (checked as described above). */
-export function shardedSources(dir: string): WeightSources {
-  const indexPath = nodePath.join(dir, HF_INDEX);
-  const weightMap = readWeightMap(indexPath);
+export function shardedSources(files: CheckpointFiles, dir: string): WeightSources {
+  const indexPath = joinPath(dir, HF_INDEX);
+  const weightMap = readWeightMap(files, indexPath);
   const shardNames = [...new Set(weightMap.values())].sort();
   const shards = new Map<string, Map<string, TensorSource>>();
   const closers: (() => void)[] = [];
   const close = (): void => { for (const c of closers) c(); };
   try {
-    return checkedShards(dir, indexPath, weightMap, shardNames, shards, closers, close);
+    return checkedShards(files, dir, indexPath, weightMap, shardNames, shards, closers, close);
   } catch (e) {
     close();
     throw e;
   }
 }
 
-function checkedShards(dir: string, indexPath: string, weightMap: Map<string, string>, shardNames: string[],
+function checkedShards(files: CheckpointFiles, dir: string, indexPath: string, weightMap: Map<string, string>, shardNames: string[],
   shards: Map<string, Map<string, TensorSource>>, closers: (() => void)[], close: () => void): WeightSources {
   for (const name of shardNames) {
-    const path = nodePath.join(dir, name);
-    if (!fs.existsSync(path)) {
+    const path = joinPath(dir, name);
+    if (!files.exists(path)) {
       const keys = [...weightMap].filter(([, f]) => f === name).map(([k]) => k);
       throw new Error(`BLT checkpoint ${indexPath}: shard '${name}' (holding ${keys.length} keys, e.g. '${keys[0]}') does not exist`);
     }
-    const opened = singleFileSources(path);
+    const opened = singleFileSources(files, path);
     closers.push(opened.close);
     shards.set(name, opened.tensors);
   }
@@ -91,5 +90,5 @@ function checkedShards(dir: string, indexPath: string, weightMap: Map<string, st
     }
     tensors.set(key, t);
   }
-  return { tensors, files: shardNames.map((n) => nodePath.join(dir, n)), close };
+  return { tensors, files: shardNames.map((n) => joinPath(dir, n)), close };
 }

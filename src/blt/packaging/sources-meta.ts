@@ -7,11 +7,10 @@
 //   params.json + consolidated.pth     a training run's folder (Meta's original release, and the BLT Hub's entropy_model/)
 //   config.json {"args"} + model.safetensors   the Hub form of the entropy model alone (facebook/blt-entropy; BF16)
 
-import fs from 'node:fs';
-import nodePath from 'node:path';
+import { joinPath, type CheckpointFiles } from '../../io/checkpoint-files.js';
 import { convertOriginal, isEntropyModelKey, type BltHashConfig, type TensorKind } from '../../io/blt-keys.js';
 import { openPth } from '../../io/pth/pth.js';
-import { openSafetensorsFile as openSafetensors } from '../../io/safetensors-file.js';
+import { openSafetensors } from '../../io/safetensors-source.js';
 import { concatRows, sliceRows, type TensorSource } from '../../io/tensor-source.js';
 import type { BltConfig } from '../config.js';
 import { metaEntropyFromArgs, metaEntropyFromParams, metaPatcherArgs, type MetaEntropyModel, type MetaPatcherArgs } from './meta-config.js';
@@ -33,9 +32,9 @@ export function hashConfigOf(cfg: BltConfig): BltHashConfig {
 }
 
 /** Reads a JSON file, naming it in errors. */
-export function readJson(path: string): unknown {
+export function readJson(files: CheckpointFiles, path: string): unknown {
   try {
-    return JSON.parse(fs.readFileSync(path, 'utf8'));
+    return JSON.parse(files.readText(path));
   } catch (e) {
     throw new Error(`${path}: cannot read or parse JSON (${(e as Error).message})`);
   }
@@ -59,30 +58,30 @@ export interface MetaEntropyFolder {
 }
 
 /** Which of the two entropy-model forms `dir` holds, or null. */
-export function entropyFolderForm(dir: string): MetaEntropyFolder['form'] | null {
-  const has = (f: string): boolean => fs.existsSync(nodePath.join(dir, f));
+export function entropyFolderForm(files: CheckpointFiles, dir: string): MetaEntropyFolder['form'] | null {
+  const has = (f: string): boolean => files.exists(joinPath(dir, f));
   if (has('params.json') && has('consolidated.pth')) return 'params.json + consolidated.pth';
   if (has('config.json') && has('model.safetensors')) return 'config.json + model.safetensors';
   return null;
 }
 
 /** Opens an entropy-model folder in either form (see the top of this file). */
-export function openMetaEntropyFolder(dir: string): MetaEntropyFolder {
-  const form = entropyFolderForm(dir);
+export function openMetaEntropyFolder(fs: CheckpointFiles, dir: string): MetaEntropyFolder {
+  const form = entropyFolderForm(fs, dir);
   let model: MetaEntropyModel, opened: { tensors: Map<string, TensorSource>; close(): void };
   let patcher: MetaEntropyFolder['patcher'] = null, files: string[];
   if (form === 'params.json + consolidated.pth') {
-    const paramsPath = nodePath.join(dir, 'params.json'), pth = nodePath.join(dir, 'consolidated.pth');
-    const params = readJson(paramsPath);
+    const paramsPath = joinPath(dir, 'params.json'), pth = joinPath(dir, 'consolidated.pth');
+    const params = readJson(fs, paramsPath);
     model = metaEntropyFromParams(params, paramsPath);
     const p = metaPatcherArgs(params, paramsPath);
     patcher = p === null ? null : { args: p, source: paramsPath };
-    opened = openPth(pth);
+    opened = openPth(fs, pth);
     files = [paramsPath, pth];
   } else if (form === 'config.json + model.safetensors') {
-    const configPath = nodePath.join(dir, 'config.json'), st = nodePath.join(dir, 'model.safetensors');
-    model = metaEntropyFromArgs(readJson(configPath), configPath);
-    opened = openSafetensors(st);
+    const configPath = joinPath(dir, 'config.json'), st = joinPath(dir, 'model.safetensors');
+    model = metaEntropyFromArgs(readJson(fs, configPath), configPath);
+    opened = openSafetensors(fs, st);
     files = [configPath, st];
   } else {
     throw new Error(`entropy model ${dir}: expected params.json + consolidated.pth, or config.json + model.safetensors`);

@@ -10,9 +10,9 @@
 // turned into sources (Meta's files are {"model": state dict, "optim": AdamW state}; the optimizer's tensors
 // are parsed as references and never read).
 
-import { RangeFile } from '../file-range.js';
+import type { CheckpointFiles } from '../checkpoint-files.js';
 import { FILE_DTYPE_BYTES, numelOf, type FileDtype, type TensorSource } from '../tensor-source.js';
-import { readZipDirectory, zipEntryDataOffset, type ZipEntry } from './zip.js';
+import { readZipDirectory, zipEntryDataOffset, type ZipEntry, type ZipFile } from './zip.js';
 import { readPickle, TensorRef, TORCH_DTYPE_BYTES, type PyValue, type TorchDtype } from './pickle.js';
 
 const FILE_DTYPES: Partial<Record<TorchDtype, FileDtype>> = {
@@ -59,8 +59,9 @@ export interface PthSources {
  * or global, is big-endian, has no such entry, or holds a tensor that is non-contiguous, of an unsupported dtype
  * or outside its storage.
  */
-export function openPth(path: string, opts: PthOptions = {}): PthSources {
-  const file = new RangeFile(path);
+export function openPth(files: CheckpointFiles, path: string, opts: PthOptions = {}): PthSources {
+  const opened = files.open(path);
+  const file: ZipFile = { path, size: opened.size, read: (offset, length) => opened.read(offset, length), close: () => opened.close() };
   try {
     return { tensors: readStateDict(file, opts), close: () => file.close() };
   } catch (e) {
@@ -69,7 +70,7 @@ export function openPth(path: string, opts: PthOptions = {}): PthSources {
   }
 }
 
-function readStateDict(file: RangeFile, opts: PthOptions): Map<string, TensorSource> {
+function readStateDict(file: ZipFile, opts: PthOptions): Map<string, TensorSource> {
   const path = file.path;
   const entries = readZipDirectory(file);
   const prefix = archivePrefix(entries, path);
@@ -103,7 +104,7 @@ function readStateDict(file: RangeFile, opts: PthOptions): Map<string, TensorSou
   return out;
 }
 
-function tensorSource(file: RangeFile, entries: Map<string, ZipEntry>, prefix: string, offsets: Map<string, number>,
+function tensorSource(file: ZipFile, entries: Map<string, ZipEntry>, prefix: string, offsets: Map<string, number>,
   key: string, t: TensorRef): TensorSource {
   const where = `tensor '${key}' in ${file.path}`;
   const { storage } = t;

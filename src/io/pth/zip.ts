@@ -8,7 +8,10 @@
 // writes them, and reading them would need the whole entry in memory.
 // CRC-32 checksums are not verified: that would read every byte of every tensor at open time.
 
-import type { RangeFile } from '../file-range.js';
+import type { OpenedFile } from '../checkpoint-files.js';
+
+/** An opened file and its path (for error messages). */
+export type ZipFile = OpenedFile & { readonly path: string };
 
 export interface ZipEntry {
   name: string;
@@ -33,7 +36,7 @@ function u64(view: DataView, at: number, what: string, file: string): number {
 }
 
 /** Finds the end-of-central-directory record in the last 64 KiB + 22 bytes (it may be followed by a comment). */
-function findEndRecord(file: RangeFile): { view: DataView; at: number; tailStart: number } {
+function findEndRecord(file: ZipFile): { view: DataView; at: number; tailStart: number } {
   const size = file.size;
   if (size < 22) throw new Error(`${file.path}: ${size} bytes is too short for a zip archive (truncated file?)`);
   const tailStart = Math.max(0, size - (22 + U16_MAX));
@@ -46,7 +49,7 @@ function findEndRecord(file: RangeFile): { view: DataView; at: number; tailStart
 }
 
 /** Reads the central directory of a zip archive. Throws naming the file when it is not a readable stored zip. */
-export function readZipDirectory(file: RangeFile): Map<string, ZipEntry> {
+export function readZipDirectory(file: ZipFile): Map<string, ZipEntry> {
   const { view, at, tailStart } = findEndRecord(file);
   let count = view.getUint16(at + 10, true);
   let cdSize = view.getUint32(at + 12, true);
@@ -120,7 +123,7 @@ export function readZipDirectory(file: RangeFile): Map<string, ZipEntry> {
 }
 
 /** Absolute file offset of an entry's data (after its local header), checked to lie inside the file. */
-export function zipEntryDataOffset(file: RangeFile, entry: ZipEntry): number {
+export function zipEntryDataOffset(file: ZipFile, entry: ZipEntry): number {
   const h = file.read(entry.headerOffset, 30);
   const hv = new DataView(h.buffer, h.byteOffset, h.byteLength);
   if (hv.getUint32(0, true) !== LOCAL_SIG) throw new Error(`${file.path}: zip entry '${entry.name}': bad local header at byte ${entry.headerOffset}`);
