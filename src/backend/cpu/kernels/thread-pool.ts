@@ -17,9 +17,9 @@
 // the host's default number of participants (the caller is one of them, so it starts T-1 workers), and in Node
 // its workers are unref()'d: they never keep the process alive.
 //
-// Why the worker body is a string (new Worker(src, { eval: true }) in Node, a Blob URL in a browser): this module runs both as TypeScript source
-// (under vitest, which transpiles on the fly and has no dist/ file to point a Worker at) and as compiled JS in
-// dist/. A worker *file* would only exist in one of those worlds (a .ts file cannot be loaded by a plain Worker,
+// Why the worker body is a string (new Worker(src, { eval: true }) in Node, a Blob URL in a browser): this module
+// runs both as TypeScript source (under vitest, which transpiles on the fly and has no dist/ file to point a
+// Worker at) and as compiled JS in dist/ or a page's bundle. A worker *file* would only exist in one of those worlds (a .ts file cannot be loaded by a plain Worker,
 // and tsc does not copy a hand-written .js file into dist/). Instead the worker source is assembled from the
 // kernel functions' own text (Function.prototype.toString returns the already-transpiled JS in both worlds), so
 // each kernel is written exactly once. Those kernel functions are self-contained by design: they only call each
