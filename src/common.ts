@@ -10,7 +10,7 @@
  */
 export { Tensor } from './tensor/tensor.js';
 export type { GradNode } from './tensor/tensor.js';
-export type { DType, Device, TypedArray, FloatArray } from './tensor/dtype.js';
+export type { DType, HalfDType, Device, TypedArray, FloatArray } from './tensor/dtype.js';
 export { Rng } from './tensor/random.js';
 export { scope, scopeAsync, keep } from './tensor/scope.js';
 export { noGrad, isGradEnabled } from './autograd/grad-mode.js';
@@ -23,6 +23,10 @@ export { getCpuThreads, setCpuThreads, startCpuThreads, shutdownCpuThreads } fro
 export type { WorkerHost, KernelWorker } from './backend/cpu/kernels/worker-host.js';
 export { initWebGpu, destroyWebGpu, WebGpuBackend } from './backend/webgpu/index.js';
 export { Module, parameter, moduleToCpu } from './nn/module.js';
+export type { StateValue } from './nn/module.js';
+export { BlockedTable, rowBlockLayout } from './nn/blocked-table.js';
+export { DiskTable } from './nn/disk-table.js';
+export { ShapesOnly, initWeight } from './nn/init.js';
 export { Linear, Embedding, RMSNorm, SwiGLU } from './nn/layers.js';
 export { TransformerLayer, SelfAttention, causalRanges, positionsTensor } from './nn/transformer.js';
 export { AdamW } from './optim/adamw.js';

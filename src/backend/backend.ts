@@ -12,8 +12,15 @@
  *    return fresh storages that the caller owns.
  *  - Float kernels accept float32 and float64 storages and return the dtype of their (first) float input.
  *  - Index arguments (ids, segment ids, ranges) are int32 storages on the same device.
+ *  - 16-bit storages (bfloat16, float16: weights kept as a checkpoint stores them, src/tensor/dtype.ts) follow
+ *    one rule: a kernel reads 16-bit storage only where a model reads a weight, and then computes and returns
+ *    float32. Exactly these accept it: matmul's `b` operand (one weight shared by the batch), gatherRows' table,
+ *    cast (to and from 16 bits), copyInto (same dtype), download (the float32 values) and dispose. Every other
+ *    kernel is given float32/float64 storages only: the ops refuse 16-bit tensors first, naming op and shape
+ *    (src/ops/check.ts). So a 16-bit model runs forward in float32 arithmetic on weights that take half the
+ *    memory; it cannot be trained in 16 bits (load it as float32, or cast, to train).
  */
-import type { Device, DType, TypedArray } from '../tensor/dtype.js';
+import type { Device, DType, HalfDType, TypedArray } from '../tensor/dtype.js';
 import type { Shape } from '../tensor/shape.js';
 
 /** Opaque handle to a block of device memory; each backend has its own concrete type. */
@@ -44,11 +51,22 @@ export interface AdamWHyper {
 // [doc:backend-interface]
 export interface Backend {
   readonly device: Device;
+  /**
+   * The largest storage this backend allocates, in bytes: 2^31 on the CPU (typed arrays stay well inside V8's
+   * limits and every element index fits an int32), the adapter's maxStorageBufferBindingSize on WebGPU. Larger
+   * tables are stored as row blocks (src/nn/blocked-table.ts).
+   */
+  readonly maxStorageBytes: number;
 
   // ---- memory -------------------------------------------------------------------------------------------
   /** Copies a host array to new device storage. */
   upload(data: TypedArray): Storage;
-  /** Reads a storage back to the host (async: a GPU must finish its queued work first). */
+  /** Copies 16-bit float words (bfloat16 or float16 bit patterns, little-endian order) to new storage of that dtype. */
+  uploadHalf(bits: Uint16Array, dtype: HalfDType): Storage;
+  /**
+   * Reads a storage back to the host (async: a GPU must finish its queued work first). A 16-bit storage comes
+   * back as its values, a Float32Array.
+   */
   download(s: Storage): Promise<TypedArray>;
   /** A new storage filled with one value. */
   full(length: number, dtype: DType, value: number): Storage;
@@ -56,7 +74,7 @@ export interface Backend {
   dispose(s: Storage): void;
   /** Copies `src` into `dst` (same length and dtype), in place. Used by optimizers and checkpoint loading. */
   copyInto(dst: Storage, src: Storage): void;
-  /** Converts dtype (float<->float, float<->int32 by truncation toward zero). */
+  /** Converts dtype (float<->float, float<->int32 by truncation toward zero; to 16 bits: nearest, ties to even). */
   cast(x: Storage, dtype: DType): Storage;
 
   // ---- elementwise ----------------------------------------------------------------------------------------
@@ -98,12 +116,13 @@ export interface Backend {
    * Batched matmul: for each b < batch, out[b] (M x N) = op(A_b) @ op(B_b) where op(X) = X^T if trans.
    * A_b starts at b * aBatchStride (stride 0 broadcasts one matrix), and is stored [M, K] or, if transA,
    * [K, M]; likewise B_b is [K, N] or, if transB, [N, K]. out is dense [batch, M, N].
+   * `b` may be 16-bit (a weight: then bBatchStride is 0 or batch is 1), `a` is float32; out is float32.
    */
   matmul(a: Storage, b: Storage, batch: number, M: number, K: number, N: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number): Storage;
 
   // ---- indexing -------------------------------------------------------------------------------------------
-  /** out[i, :] = table[ids[i], :] ; table [V, D], ids int32 [n]. Callers validate ids. */
+  /** out[i, :] = table[ids[i], :] ; table [V, D] (may be 16-bit: out is then float32), ids int32 [n]. Callers validate ids. */
   gatherRows(table: Storage, V: number, D: number, ids: Storage, n: number): Storage;
   /** out[V, D] = sum over i with ids[i] == v of g[i, :] (the backward of gatherRows). Exact zeros elsewhere. */
   scatterAddRows(g: Storage, ids: Storage, n: number, D: number, V: number): Storage;

@@ -265,8 +265,8 @@ export class Blt extends Module {
     };
   }
 
-  /** Eq. 2: byte embedding + hash n-gram embeddings; ids [B, n] on the device, hashIds one [B, n] per table -> [B, n, dE]. */
-  embed(ids: Tensor, hashIds: Tensor[]): Tensor {
+  /** Eq. 2: byte embedding + hash n-gram embeddings; ids [B, n] on the device, hashIds one host [B, n] per table -> [B, n, dE]. */
+  embed(ids: Tensor, hashIds: Int32Array[]): Tensor {
     const m = this.model;
     return m.encoder_hash_tok_embedding.forward(m.local_encoder.embed_tokens.forward(ids), hashIds); // [B, n, dE]
   }
@@ -275,7 +275,7 @@ export class Blt extends Module {
   encode(batch: PatchedBatch, record?: Recorder): { hidden: Tensor; patches: Tensor } {
     const { data, B, T, P } = batch;
     const device = this.device, m = this.model;
-    const e = this.embed(batch.ids, m.encoder_hash_tok_embedding.rowIds(data, B, T, device)); // [B, T, dE]
+    const e = this.embed(batch.ids, m.encoder_hash_tok_embedding.rowIds(data, B, T)); // [B, T, dE]
     record?.('hash.embeds', e);
     const enc = m.local_encoder.forward(e, {
       positions: batch.positions, selfRanges: batch.localRanges, P,

@@ -308,8 +308,7 @@ function newEntropies(model: Blt, cache: GenerationCache, data: Int32Array, t0: 
 /** Eq. 2 and the encoder layers for the new positions t0..N-1; saves the layer outputs cross-attention reads. */
 function encodeNewBytes(model: Blt, cache: GenerationCache, data: Int32Array, t0: number): void {
   const m = model.model, device = model.device, beh = model.config.behaviour, N = data.length, n = N - t0;
-  const hashIds = m.encoder_hash_tok_embedding.rowIds(data, 1, N, 'cpu') // one [1, N] per table, hashed on the host
-    .map((t) => ops.tensor((t.dataSync() as Int32Array).slice(t0), [1, n], { device })); // [1, n]
+  const hashIds = m.encoder_hash_tok_embedding.rowIds(data, 1, N).map((r) => r.slice(t0)); // one host [1, n] per table
   const e = model.embed(ops.tensor(data.slice(t0), [1, n], { device }), hashIds); // [1, n, dE]
   const ranges = rowsOf(localAttentionRanges(data, 1, N, beh.localWindow, beh.documentMask, 'cpu'), t0, N, device);
   const states = m.local_encoder.layersCached(e, ops.arange(t0, N, { device }), ranges, cache.encoderKv);

@@ -181,13 +181,11 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
   add('tokens', mismatches(tokens, ids) + mismatches(meta.input_ids, ids), 0);
 
   // hash ids through the model's own table rows
-  const hashRows = model.model.encoder_hash_tok_embedding.rowIds(Int32Array.from(ids), 1, T, 'cpu');
+  const hashRows = model.model.encoder_hash_tok_embedding.rowIds(Int32Array.from(ids), 1, T); // host [1, T] per table
   const storedHash = need('hash.ids').data;
   let hashBad = storedHash.length === hashRows.length * T ? 0 : storedHash.length;
-  hashRows.forEach((r, m) => {
-    const got = r.dataSync();
+  hashRows.forEach((got, m) => {
     for (let t = 0; t < T; t++) if (got[t] - m * cfg.hash.vocab !== storedHash[m * T + t]) hashBad++;
-    r.dispose();
   });
   add('hash.ids', hashBad, 0);
 

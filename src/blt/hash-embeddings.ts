@@ -7,24 +7,28 @@
  * The hash ids themselves (int64 rolling polynomial, floor-mod) are computed on the host by
  * src/blt/hash-ngram.ts. HF stores all F·G tables in one fused matrix `encoder_hash_tok_embedding.weight`
  * [F·G·V, dE], function-major: table m = f·G + gi occupies rows [m·V, (m+1)·V), so the lookup row is m·V + id.
+ * How the fused matrix is stored is a separate concern (one tensor, row blocks per table, or left on disk: see
+ * src/nn/blocked-table.ts and src/nn/disk-table.ts); every storage answers `lookup(rows)`.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
-import type { Device } from '../tensor/dtype.js';
-import { Module, parameter } from '../nn/module.js';
+import { Module } from '../nn/module.js';
+import { BlockedTable } from '../nn/blocked-table.js';
+import type { DiskTable } from '../nn/disk-table.js';
 import * as ops from '../ops/index.js';
 import { encoderHashIds, offsetIds } from './hash-ngram.js';
 import type { HashConfig } from './config.js';
 
 /** The fused hash table (HF key `encoder_hash_tok_embedding.weight`). */
 export class HashNgramEmbedding extends Module {
-  weight: Tensor;
+  /** [F·G·V, dE]: in memory in row blocks (one block while it fits), or read from the checkpoint on demand */
+  weight: BlockedTable | DiskTable;
 
   constructor(readonly hash: HashConfig, readonly dim: number, rng: Rng) {
     super();
     const rows = hash.nbFunctions * hash.groupSizes.length * hash.vocab;
-    // spec §6.6: hash tables ~ truncated normal with std dE^-1/2
-    this.weight = parameter(ops.truncNormal([rows, dim], rng, dim ** -0.5)); // [F·G·V, dE]
+    // spec §6.6: hash tables ~ truncated normal with std dE^-1/2; blocks (if any) split at table boundaries
+    this.weight = BlockedTable.init(rows, dim, rng, dim ** -0.5, hash.vocab); // [F·G·V, dE]
   }
 
   /** Number of tables F·G. */
@@ -34,10 +38,10 @@ export class HashNgramEmbedding extends Module {
 
   // [doc:hash-row-ids]
   /**
-   * Fused-table row ids for a batch of token ids (host int32 [B, T]): one int32 tensor [B, T] per table,
-   * on `device`. Row b of table m is hash_m(ids[b]) + m·V (rows of a batch are hashed independently).
+   * Fused-table row ids for a batch of token ids (host int32 [B, T]): one host int32 array [B, T] per table.
+   * Row b of table m is hash_m(ids[b]) + m·V (rows of a batch are hashed independently).
    */
-  rowIds(ids: Int32Array, B: number, T: number, device: Device): Tensor[] {
+  rowIds(ids: Int32Array, B: number, T: number): Int32Array[] {
     const { groupSizes, nbFunctions, vocab } = this.hash;
     const out = Array.from({ length: this.tables }, () => new Int32Array(B * T)); // per table [B, T]
     for (let b = 0; b < B; b++) {
@@ -45,14 +49,15 @@ export class HashNgramEmbedding extends Module {
       const rows = offsetIds(encoderHashIds(row, groupSizes, nbFunctions, vocab), vocab);
       rows.forEach((r, m) => out[m].set(r, b * T));
     }
-    return out.map((a) => ops.tensor(a, [B, T], { device }));
+    return out;
   }
 
   // [doc:hash-embed-sum]
-  /** Eq. 2: tokenEmbeds [B, T, dE] + Σ_m table rows -> [B, T, dE] (added in table order, as HF does). */
-  forward(tokenEmbeds: Tensor, rowIds: Tensor[]): Tensor {
+  /** Eq. 2: tokenEmbeds [B, n, dE] + Σ_m T_m rows (row ids [B, n] per table) -> [B, n, dE], added in table order as HF does. */
+  forward(tokenEmbeds: Tensor, rowIds: Int32Array[]): Tensor {
+    const [B, n] = tokenEmbeds.shape;
     let e = tokenEmbeds;
-    for (const ids of rowIds) e = ops.add(e, ops.embedding(this.weight, ids)); // [B, T, dE]
+    for (const ids of rowIds) e = ops.add(e, this.weight.lookup(ids, [B, n])); // [B, n, dE]
     return e;
   }
 }

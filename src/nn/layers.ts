@@ -5,6 +5,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
 import { Module, parameter } from './module.js';
+import { initWeight } from './init.js';
 import * as ops from '../ops/index.js';
 
 export interface InitOptions {
@@ -19,7 +20,7 @@ export class Linear extends Module {
   constructor(readonly inFeatures: number, readonly outFeatures: number, opts: InitOptions & { bias?: boolean } = {}) {
     super();
     const rng = opts.rng ?? new Rng(0);
-    this.weight = parameter(ops.truncNormal([outFeatures, inFeatures], rng, opts.std ?? inFeatures ** -0.5)); // [out, in]
+    this.weight = parameter(initWeight([outFeatures, inFeatures], rng, opts.std ?? inFeatures ** -0.5)); // [out, in]
     if (opts.bias) this.bias = parameter(ops.zeros([outFeatures]));
   }
 
@@ -40,7 +41,7 @@ export class Embedding extends Module {
   weight: Tensor;
   constructor(readonly numEmbeddings: number, readonly dim: number, opts: InitOptions = {}) {
     super();
-    this.weight = parameter(ops.truncNormal([numEmbeddings, dim], opts.rng ?? new Rng(0), opts.std ?? dim ** -0.5)); // [V, D]
+    this.weight = parameter(initWeight([numEmbeddings, dim], opts.rng ?? new Rng(0), opts.std ?? dim ** -0.5)); // [V, D]
   }
 
   /** ids int32 [...] -> [..., D] */

@@ -3,6 +3,8 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { shapeToString } from '../tensor/shape.js';
+import { isHalf } from '../tensor/dtype.js';
+import { isGradEnabled } from '../autograd/grad-mode.js';
 
 export function checkSameDevice(op: string, ...ts: Tensor[]): void {
   const d = ts[0].device;
@@ -16,6 +18,7 @@ export function checkSameDevice(op: string, ...ts: Tensor[]): void {
 export function checkFloat(op: string, ...ts: Tensor[]): void {
   for (const t of ts) {
     if (t.dtype === 'int32') throw new Error(`${op}: expected a float tensor, got int32 ${shapeToString(t.shape)}`);
+    checkNotHalf(op, t);
   }
   const d = ts[0].dtype;
   for (const t of ts) {
@@ -46,5 +49,29 @@ export function checkFinite(op: string, t: Tensor, what = 'input'): void {
   const a = t.dataSync();
   for (let i = 0; i < a.length; i++) {
     if (!Number.isFinite(a[i])) throw new Error(`${op}: ${what} ${shapeToString(t.shape)} contains ${a[i]} at flat index ${i}`);
+  }
+}
+
+/**
+ * 16-bit tensors (bfloat16, float16) are weights in storage form: only matmul (as the weight operand) and
+ * embedding (as the table) read them (src/backend/backend.ts). Every other op refuses them here.
+ */
+export function checkNotHalf(op: string, t: Tensor, what = 'input'): void {
+  if (isHalf(t.dtype)) {
+    throw new Error(`${op}: ${what} ${shapeToString(t.shape)} is ${t.dtype} (16-bit storage), which only matmul's weight ` +
+      `operand and embedding tables read; cast it first (ops.cast(t, 'float32'))`);
+  }
+}
+
+/**
+ * A 16-bit weight read by matmul or embedding: a matrix, and not being trained (16-bit storage is for inference;
+ * AdamW refuses it too). Under grad mode a weight that requires grad is refused, so a training step fails at the
+ * first op instead of after a forward pass.
+ */
+export function checkHalfWeight(op: string, w: Tensor): void {
+  if (w.rank !== 2) throw new Error(`${op}: a ${w.dtype} (16-bit) operand must be a weight matrix, got shape ${shapeToString(w.shape)}`);
+  if (w.requiresGrad && isGradEnabled()) {
+    throw new Error(`${op}: weight ${w.name ? `'${w.name}' ` : ''}${shapeToString(w.shape)} is ${w.dtype} (16-bit storage) and requires grad: ` +
+      `16-bit weights cannot be trained; run inference under noGrad() or with requiresGrad(false), or load the checkpoint as float32 to train`);
   }
 }

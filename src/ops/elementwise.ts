@@ -9,6 +9,7 @@ import { Tensor } from '../tensor/tensor.js';
 import type { BinaryOp, Storage, UnaryOp } from '../backend/backend.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes } from '../tensor/shape.js';
+import { isHalf, type DType } from '../tensor/dtype.js';
 import { checkFloat, checkSameDevice } from './check.js';
 import { sumTo } from './reduce.js';
 import { full } from './creation.js';
@@ -160,4 +161,13 @@ export function where(cond: Tensor, a: Tensor | number, b: Tensor | number): Ten
 /** x with `value` where mask is 1 (PyTorch masked_fill). */
 export function maskedFill(x: Tensor, mask: Tensor, value: number): Tensor {
   return where(mask, value, x);
+}
+
+/**
+ * x converted to `dtype` (float <-> float; to a 16-bit dtype rounds to nearest, ties to even; float <-> int32
+ * truncates). Backward: the gradient converted back (a 16-bit input receives a float32 gradient).
+ */
+export function cast(x: Tensor, dtype: DType): Tensor {
+  if (x.dtype === dtype) return x;
+  return record('cast', x.backend.cast(x.storage, dtype), x.shape, [x], (g) => [isHalf(x.dtype) ? g : cast(g, x.dtype)]);
 }

@@ -6,11 +6,13 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { shapeToString } from '../tensor/shape.js';
-import { checkFloat, checkIndexRange, checkInt, checkRank, checkSameDevice } from './check.js';
+import { checkFloat, checkHalfWeight, checkIndexRange, checkInt, checkRank, checkSameDevice } from './check.js';
+import { isHalf } from '../tensor/dtype.js';
 
-/** out[..., :] = table[ids[...], :] ; table [V, D], ids int32 of any shape -> [...ids.shape, D] */
+/** out[..., :] = table[ids[...], :] ; table [V, D] (float, or a 16-bit weight), ids int32 of any shape -> [...ids.shape, D] */
 export function embedding(table: Tensor, ids: Tensor): Tensor {
   checkRank('embedding', table, 2, 'table');
+  if (isHalf(table.dtype)) checkHalfWeight('embedding', table); // 16-bit table: rows come out as float32
   checkInt('embedding', 'ids', ids);
   checkSameDevice('embedding', table, ids);
   const [V, D] = table.shape;

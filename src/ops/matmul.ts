@@ -8,7 +8,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { broadcastShapes, shapeToString, sizeOf } from '../tensor/shape.js';
-import { checkFloat, checkSameDevice } from './check.js';
+import { checkFloat, checkHalfWeight, checkSameDevice } from './check.js';
+import { isHalf } from '../tensor/dtype.js';
 import { expand, sumTo } from './reduce.js';
 
 export interface MatmulOptions {
@@ -19,7 +20,9 @@ export interface MatmulOptions {
 // [doc:matmul-op]
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   checkSameDevice('matmul', a, b);
-  checkFloat('matmul', a, b);
+  // a 16-bit b is a weight in storage form (computed in float32, src/backend/backend.ts); anything else is float
+  if (isHalf(b.dtype) && a.dtype === 'float32') { checkFloat('matmul', a); checkHalfWeight('matmul', b); }
+  else checkFloat('matmul', a, b);
   const transA = opts.transA ?? false, transB = opts.transB ?? false;
   if (a.rank < 2 || b.rank < 2) {
     throw new Error(`matmul: both inputs need rank >= 2, got ${shapeToString(a.shape)} and ${shapeToString(b.shape)}`);

@@ -8,6 +8,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { normAxis, sizeOf, shapeToString, type Shape } from '../tensor/shape.js';
+import { checkNotHalf } from './check.js';
 
 /** Same values, new shape (one dim may be -1 = inferred). Free: shares storage. */
 export function reshape(x: Tensor, shape: Shape): Tensor {
@@ -29,6 +30,7 @@ export function reshape(x: Tensor, shape: Shape): Tensor {
 
 /** Reorders axes: out.shape[i] = x.shape[perm[i]]. Backward: the inverse permutation. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
+  checkNotHalf('permute', x);
   if (perm.length !== x.rank || [...perm].sort((a, b) => a - b).some((p, i) => p !== i)) {
     throw new Error(`permute: [${perm}] is not a permutation of the ${x.rank} axes of ${shapeToString(x.shape)}`);
   }
@@ -65,6 +67,7 @@ export function narrow(x: Tensor, axis: number, start: number, length: number): 
 
 /** A box of x: starts[i] .. starts[i] + outShape[i] on every axis. */
 export function sliceBox(x: Tensor, starts: readonly number[], outShape: Shape): Tensor {
+  checkNotHalf('slice', x);
   starts.forEach((s, i) => {
     if (s < 0 || s + outShape[i] > x.shape[i]) {
       throw new Error(`slice: box at [${starts}] of shape ${shapeToString(outShape)} exceeds ${shapeToString(x.shape)}`);
@@ -76,6 +79,7 @@ export function sliceBox(x: Tensor, starts: readonly number[], outShape: Shape):
 
 /** Zeros of `outShape` with x placed at `starts`. Backward: slice the box back out. */
 export function pad(x: Tensor, starts: readonly number[], outShape: Shape): Tensor {
+  checkNotHalf('pad', x);
   return record('pad', x.backend.pad(x.storage, x.shape, starts, outShape), outShape, [x],
     (g) => [sliceBox(g, starts, x.shape)]);
 }

@@ -11,7 +11,7 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { broadcastAxes, broadcastShapes, normAxis, sameShape, shapeToString, sizeOf, type Shape } from '../tensor/shape.js';
-import { checkFloat } from './check.js';
+import { checkFloat, checkNotHalf } from './check.js';
 import { reshape, permute, inversePermutation } from './movement.js';
 
 /** Normalised, sorted, de-duplicated axes (all axes when undefined). */
@@ -62,6 +62,7 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
 
 /** Broadcasts x to `shape` (materialised). Backward: sum over the broadcast axes. */
 export function expand(x: Tensor, shape: Shape): Tensor {
+  checkNotHalf('expand', x);
   const out = broadcastShapes(x.shape, shape, 'expand');
   if (!sameShape(out, shape)) throw new Error(`expand: cannot expand [${x.shape}] to [${shape}]`);
   return record('expand', x.backend.expand(x.storage, x.shape, shape), shape, [x], (g) => [sumTo(g, x.shape)]);

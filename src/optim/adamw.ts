@@ -10,6 +10,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
 import { getBackend } from '../backend/backend.js';
 import { shapeToString } from '../tensor/shape.js';
+import { isHalf } from '../tensor/dtype.js';
 
 export interface AdamWOptions {
   lr?: number;
@@ -36,6 +37,12 @@ export class AdamW {
     this.beta2 = opts.beta2 ?? 0.95;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0.1;
+    for (const p of params) {
+      if (isHalf(p.dtype)) {
+        throw new Error(`AdamW: parameter ${p.name ? `'${p.name}' ` : ''}${shapeToString(p.shape)} is ${p.dtype} (16-bit storage); ` +
+          `a training step needs float32 parameters: load the checkpoint as float32 (dtype: 'float32') or cast the model first`);
+      }
+    }
     const zerosLike = (p: Tensor): Tensor => keep(new Tensor(getBackend(p.device).full(p.size, p.dtype, 0), p.shape));
     this.m = params.map(zerosLike);
     this.v = params.map(zerosLike);

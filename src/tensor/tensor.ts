@@ -9,7 +9,7 @@
  */
 import type { Backend, Storage } from '../backend/backend.js';
 import { getBackend } from '../backend/backend.js';
-import type { Device, DType, TypedArray } from './dtype.js';
+import { isHalf, type Device, type DType, type TypedArray } from './dtype.js';
 import { sizeOf, shapeToString, type Shape } from './shape.js';
 import { trackTensor } from './scope.js';
 
@@ -106,7 +106,7 @@ export class Tensor {
     return toDevice(this, device);
   }
 
-  /** Reads the values back to the host (async: works on every device). */
+  /** Reads the values back to the host (async: works on every device; 16-bit tensors come back as float32). */
   async data(): Promise<TypedArray> {
     return this.backend.download(this.storage);
   }
@@ -116,6 +116,18 @@ export class Tensor {
     const st = this.storage as Storage & { data?: TypedArray };
     if (this.device !== 'cpu' || !st.data) {
       throw new Error(`dataSync: tensor ${shapeToString(this.shape)} is on '${this.device}'; use 'await t.data()' to read it`);
+    }
+    if (isHalf(this.dtype)) {
+      throw new Error(`dataSync: tensor ${shapeToString(this.shape)} is ${this.dtype} (16-bit storage); read its values with 'await t.data()' or its words with halfBits()`);
+    }
+    return st.data;
+  }
+
+  /** The 16-bit words of a bfloat16/float16 CPU tensor (its storage itself, not a copy). */
+  halfBits(): Uint16Array {
+    const st = this.storage as Storage & { data?: unknown };
+    if (this.device !== 'cpu' || !isHalf(this.dtype) || !(st.data instanceof Uint16Array)) {
+      throw new Error(`halfBits: tensor ${shapeToString(this.shape)} is ${this.dtype} on '${this.device}', not a 16-bit CPU tensor`);
     }
     return st.data;
   }

@@ -18,17 +18,23 @@
  * worker host and installs the result (src/index.ts, src/index.browser.ts).
  */
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
-import { allocArray, type DType, type FloatArray, type TypedArray } from '../../tensor/dtype.js';
+import { allocArray, isHalf, type DType, type FloatArray, type HalfDType, type TypedArray } from '../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
 import { attentionBackwardThreaded, attentionForwardThreaded } from './kernels/attention-threads.js';
 import { setWorkerHost } from './kernels/thread-pool.js';
 import type { WorkerHost } from './kernels/worker-host.js';
+import { castHalf, gatherRowsHalf, matmulHalfWeight } from './half-weights.js';
+import { halfToFloat32 } from '../../tensor/half.js';
 
 export class CpuStorage implements Storage {
   readonly device = 'cpu' as const;
-  constructor(public data: TypedArray) {}
+  /** `half` names the format of 16-bit words (a Uint16Array holds bfloat16 or float16, see half-weights.ts). */
+  constructor(public data: TypedArray | Uint16Array, readonly half?: HalfDType) {
+    if ((data instanceof Uint16Array) !== (half !== undefined)) throw new Error('CpuStorage: 16-bit words need their format, and only they');
+  }
   get dtype(): DType {
+    if (this.half !== undefined) return this.half;
     return this.data instanceof Float32Array ? 'float32' : this.data instanceof Float64Array ? 'float64' : 'int32';
   }
   get length(): number {
@@ -36,8 +42,10 @@ export class CpuStorage implements Storage {
   }
 }
 
-const arr = (s: Storage): TypedArray => (s as CpuStorage).data;
+const arr = (s: Storage): TypedArray => (s as CpuStorage).data as TypedArray;
 const farr = (s: Storage): FloatArray => (s as CpuStorage).data as FloatArray;
+/** The words of a 16-bit storage. */
+const harr = (s: Storage): Uint16Array => (s as CpuStorage).data as Uint16Array;
 const iarr = (s: Storage): Int32Array => (s as CpuStorage).data as Int32Array;
 const wrap = (a: TypedArray): CpuStorage => new CpuStorage(a);
 /** A new float array of the same dtype as `like`. */
@@ -151,10 +159,12 @@ function stridedGather(x: Storage, outShape: Shape, strides: number[], base = 0)
 
 export const cpuBackend: Backend = {
   device: 'cpu',
+  maxStorageBytes: 2 ** 31,
 
   // ---- memory ----
   upload: (data) => wrap(data.slice()),
-  download: async (s) => arr(s).slice(),
+  uploadHalf: (bits, dtype) => new CpuStorage(bits.slice(), dtype),
+  download: async (s) => (isHalf(s.dtype) ? halfToFloat32(s.dtype, harr(s), new Float32Array(s.length)) : arr(s).slice()),
   full(length, dtype, value) {
     const a = allocArray(dtype, length);
     if (value !== 0) a.fill(value);
@@ -162,10 +172,14 @@ export const cpuBackend: Backend = {
   },
   dispose: () => { /* garbage collected */ },
   copyInto(dst, src) {
-    if (dst.length !== src.length) throw new Error(`copyInto: length ${src.length} into ${dst.length}`);
+    if (dst.length !== src.length || dst.dtype !== src.dtype) throw new Error(`copyInto: ${src.dtype}[${src.length}] into ${dst.dtype}[${dst.length}]`);
     arr(dst).set(arr(src));
   },
   cast(x, dtype) {
+    if (isHalf(x.dtype) || isHalf(dtype)) {
+      const out = castHalf((x as CpuStorage).data, x.dtype, dtype);
+      return out instanceof Uint16Array ? new CpuStorage(out, dtype as HalfDType) : wrap(out);
+    }
     const a = arr(x);
     const out = allocArray(dtype, a.length);
     if (dtype === 'int32') for (let i = 0; i < a.length; i++) out[i] = Math.trunc(a[i]);
@@ -316,6 +330,9 @@ export const cpuBackend: Backend = {
 
   // ---- linear algebra ----
   matmul(aS, bS, batch, M, K, N, transA, transB, aBatchStride, bBatchStride) {
+    if (isHalf(bS.dtype)) { // a 16-bit weight, converted block by block (half-weights.ts)
+      return wrap(matmulHalfWeight(farr(aS), harr(bS), bS.dtype, batch, M, K, N, transA, transB, aBatchStride, bBatchStride));
+    }
     const out = floatLike(aS, batch * M * N);
     // float32: wasm SIMD kernel (float32 accumulation); float64: JS packed kernel (kernels/wasm/matmul-dispatch.ts)
     matmulBatchedAuto(farr(aS), farr(bS), out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
@@ -324,6 +341,7 @@ export const cpuBackend: Backend = {
 
   // ---- indexing ----
   gatherRows(tableS, _V, D, idsS, n) {
+    if (isHalf(tableS.dtype)) return wrap(gatherRowsHalf(harr(tableS), tableS.dtype, D, iarr(idsS), n));
     const table = farr(tableS), ids = iarr(idsS);
     const out = floatLike(tableS, n * D);
     for (let i = 0; i < n; i++) out.set(table.subarray(ids[i] * D, ids[i] * D + D), i * D);
@@ -546,7 +564,7 @@ function profileKey(kernel: string, args: unknown[]): string {
 
 /** The backend with every kernel call timed into cpuProfile (same results, a little slower). */
 function profiled(be: Backend): Backend {
-  const out: Record<string, unknown> = { device: be.device };
+  const out: Record<string, unknown> = { device: be.device, maxStorageBytes: be.maxStorageBytes };
   for (const [name, fn] of Object.entries(be)) {
     if (typeof fn !== 'function') continue;
     out[name] = (...args: unknown[]): unknown => {

@@ -8,7 +8,8 @@
 
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
 import { installBackend } from '../backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { isHalf, type DType, type HalfDType, type TypedArray } from '../../tensor/dtype.js';
+import { halfToFloat32 } from '../../tensor/half.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
 import { WebGpuContext } from './context.js';
 import { foldGroups } from './dispatch.js';
@@ -72,6 +73,11 @@ export class WebGpuBackend implements Backend {
     this.dummy = [ctx.createBuffer(16), ctx.createBuffer(16)];
   }
 
+  /** One storage is one buffer bound whole to a kernel, so the binding limit is the size limit. */
+  get maxStorageBytes(): number {
+    return Math.min(this.ctx.limits.maxStorageBufferBindingSize, this.ctx.limits.maxBufferSize);
+  }
+
   // ---- helpers ------------------------------------------------------------------------------------------
   private buf(s: Storage, op: string): GPUBuffer {
     if (!(s instanceof WebGpuStorage)) throw new Error(`webgpu ${op}: storage on device '${s.device}' given to the WebGPU backend`);
@@ -111,8 +117,19 @@ export class WebGpuBackend implements Backend {
     return new WebGpuStorage(this.ctx.upload(data.length > 0 ? data : new Float32Array(1)), dtype, data.length);
   }
 
+  /** 16-bit words stored two per u32 (word 2i in the low half of u32 i, as little-endian bytes lay them out). */
+  uploadHalf(bits: Uint16Array, dtype: HalfDType): Storage {
+    const words = new Uint32Array(Math.max(1, Math.ceil(bits.length / 2)));
+    new Uint16Array(words.buffer, 0, bits.length).set(bits);
+    return new WebGpuStorage(this.ctx.upload(words), dtype, bits.length);
+  }
+
   async download(s: Storage): Promise<TypedArray> {
     const b = this.buf(s, 'download');
+    if (isHalf(s.dtype)) {
+      const bytes = await this.ctx.read(b, Math.ceil(s.length / 2) * 4);
+      return halfToFloat32(s.dtype, new Uint16Array(bytes, 0, s.length), new Float32Array(s.length));
+    }
     const bytes = await this.ctx.read(b, s.length * 4);
     return s.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }
@@ -135,7 +152,8 @@ export class WebGpuBackend implements Backend {
     if (dst.length !== src.length || dst.dtype !== src.dtype) {
       throw new Error(`webgpu copyInto: ${src.dtype}[${src.length}] into ${dst.dtype}[${dst.length}]`);
     }
-    if (src.length > 0) this.ctx.batcher.copy(this.buf(src, 'copyInto'), 0, this.buf(dst, 'copyInto'), 0, src.length * 4);
+    const bytes = isHalf(src.dtype) ? Math.ceil(src.length / 2) * 4 : src.length * 4;
+    if (src.length > 0) this.ctx.batcher.copy(this.buf(src, 'copyInto'), 0, this.buf(dst, 'copyInto'), 0, bytes);
   }
 
   cast(x: Storage, dtype: DType): Storage {
