@@ -1,108 +1,39 @@
 /**
- * BLT checkpoints in the Hugging Face layout (spec §9.1, §9.3, §9.6; golden README §1, §3):
+ * BLT checkpoints (spec §9.1, §9.3, §9.6; golden README §1, §3), written in the Hugging Face layout:
  *   dir/config.json                      HF BltConfig (parsed by config.ts; HF defaults fill omitted fields)
  *   dir/model.safetensors                state dict of BltForCausalLM (HF key names)
- *   or dir/model.safetensors.index.json  + model-0000x-of-0000y.safetensors (sharded)
- * Original (facebookresearch/blt) key names are mapped to HF names by src/io/blt-keys.ts.
+ *   or dir/model.safetensors.index.json  + model-0000x-of-0000y.safetensors (sharded above a size, as HF does)
  *
- * Loading checks every tensor against the shapes the config implies (`bltWeightShapes`), naming the key and
- * file, before any model is built; saving writes config.json + model.safetensors atomically, so a saved
- * checkpoint loads back to the same model.
+ * Loading reads any packaging in two steps: src/blt/packaging/open.ts `openCheckpoint(dir)` detects it and reads
+ * only config files and headers ({config, tensors: HF key -> TensorSource}, every shape checked against
+ * `bltWeightShapes`); src/blt/load-sources.ts builds the model from that, each tensor read once into its final
+ * storage (16-bit stays 16-bit, the hash table in row blocks or left on disk). Saving streams tensor by tensor
+ * (src/io/safetensors-writer.ts) in each tensor's own dtype or one asked for (e.g. bfloat16), then writes
+ * config.json; a saved checkpoint loads back to the same model.
  */
-import fs from 'node:fs';
 import nodePath from 'node:path';
-import type { Device } from '../tensor/dtype.js';
-import { type RawTensor } from '../io/safetensors.js';
-import { writeSafetensors } from '../io/safetensors-writer.js';
-import { readSafetensorsFile } from '../io/safetensors-file.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { isHalf, type DType, type HalfDType } from '../tensor/dtype.js';
+import { halfToFloat32 } from '../tensor/half.js';
 import { writeFileAtomic } from '../io/atomic.js';
-import { convertOriginalStateDict, isHfKey } from '../io/blt-keys.js';
+import { FILE_DTYPE_BYTES, rowChunks } from '../io/tensor-source.js';
+import { writeSafetensorsSharded, type TensorToWrite, type WriteDtype } from '../io/safetensors-writer.js';
+import { BlockedTable } from '../nn/blocked-table.js';
+import { DiskTable } from '../nn/disk-table.js';
+import type { StateValue } from '../nn/module.js';
 import { configToHfJson, type BltConfig } from './config.js';
-import { bltWeightShapes } from './weight-shapes.js';
-import { loadBltConfigFile } from './config-file.js';
 import { Blt } from './blt.js';
-import { ZeroRng } from './load-sources.js';
+import { loadAnyCheckpoint, type BuildOptions } from './load-sources.js';
+import { nodeFiles } from '../io/node-files.js';
+import type { OpenOptions } from './packaging/open.js';
 
-/** key -> the file it came from (for error messages) and its tensor. */
-type LoadedTensors = Map<string, { file: string; tensor: RawTensor }>;
+export { bltWeightShapes } from './weight-shapes.js';
 
+export type LoadOptions = OpenOptions & BuildOptions;
 
-/** The safetensors files of a checkpoint directory: the index's shards, model.safetensors, or model-*-of-*.safetensors. */
-function weightFiles(dir: string): string[] {
-  const index = nodePath.join(dir, 'model.safetensors.index.json');
-  if (fs.existsSync(index)) {
-    let map: unknown;
-    try {
-      map = (JSON.parse(fs.readFileSync(index, 'utf8')) as { weight_map?: unknown }).weight_map;
-    } catch (e) {
-      throw new Error(`BLT checkpoint ${index}: cannot parse JSON (${(e as Error).message})`);
-    }
-    if (typeof map !== 'object' || map === null) throw new Error(`BLT checkpoint ${index}: no "weight_map" object`);
-    return [...new Set(Object.values(map as Record<string, string>))].sort().map((f) => nodePath.join(dir, f));
-  }
-  const single = nodePath.join(dir, 'model.safetensors');
-  if (fs.existsSync(single)) return [single];
-  const shards = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => /^model-\d+-of-\d+\.safetensors$/.test(f)).sort() : [];
-  if (shards.length > 0) return shards.map((f) => nodePath.join(dir, f));
-  throw new Error(`BLT checkpoint ${dir}: no model.safetensors, model.safetensors.index.json or model-*-of-*.safetensors`);
-}
-
-/** Reads all weight files; maps original key names to HF ones when the file uses them. */
-function readWeights(dir: string, cfg: BltConfig): LoadedTensors {
-  const out: LoadedTensors = new Map();
-  for (const file of weightFiles(dir)) {
-    let { tensors } = readSafetensorsFile(file);
-    const keys = [...tensors.keys()];
-    if (keys.length > 0 && !keys.some(isHfKey)) {
-      tensors = convertOriginalStateDict(tensors, {
-        encoder_hash_byte_group_size: cfg.hash.groupSizes, encoder_hash_byte_group_vocab: cfg.hash.vocab,
-        encoder_hash_byte_group_nb_functions: cfg.hash.nbFunctions,
-      });
-    }
-    for (const [key, tensor] of tensors) {
-      const prev = out.get(key);
-      if (prev) throw new Error(`BLT checkpoint: key '${key}' appears in both ${prev.file} and ${file}`);
-      out.set(key, { file, tensor });
-    }
-  }
-  return out;
-}
-
-/** Every problem between the loaded tensors and the config's expected shapes, one line each. */
-function shapeProblems(loaded: LoadedTensors, expected: Map<string, number[]>, dir: string): string[] {
-  const problems: string[] = [];
-  for (const [key, shape] of expected) {
-    const got = loaded.get(key);
-    if (!got) { problems.push(`missing key '${key}' (expected shape [${shape}]) in ${dir}`); continue; }
-    const s = got.tensor.shape;
-    if (s.length !== shape.length || s.some((d, i) => d !== shape[i])) {
-      problems.push(`key '${key}' in ${got.file}: shape [${s}] but the config implies [${shape}]`);
-    }
-    if (got.tensor.dtype === 'I32') problems.push(`key '${key}' in ${got.file}: integer tensor, expected floats`);
-  }
-  for (const [key, { file }] of loaded) if (!expected.has(key)) problems.push(`unexpected key '${key}' in ${file}`);
-  return problems;
-}
-
-export interface LoadOptions {
-  /** behaviour preset when config.json has no `blt_ts_behaviour` (default "hf") */
-  behaviour?: 'hf' | 'reference';
-  /** device to put the weights on (default the CPU) */
-  device?: Device;
-}
-
-/** Loads a BLT checkpoint directory (config.json + safetensors weights). */
+/** Loads a BLT checkpoint folder in any packaging (src/blt/packaging/open.ts) into its final storage (load-sources.ts). */
 export async function loadBltCheckpoint(dir: string, opts: LoadOptions = {}): Promise<Blt> {
-  const cfg = await loadBltConfigFile(nodePath.join(dir, 'config.json'), { useHfDefaults: true, behaviour: opts.behaviour });
-  const loaded = readWeights(dir, cfg);
-  const problems = shapeProblems(loaded, bltWeightShapes(cfg), dir);
-  if (problems.length > 0) {
-    throw new Error(`BLT checkpoint ${dir}: ${problems.length} problem(s) with the weights:\n  ${problems.slice(0, 20).join('\n  ')}`);
-  }
-  const model = new Blt(cfg, { rng: new ZeroRng(0) });
-  if (opts.device && opts.device !== 'cpu') model.to(opts.device);
-  model.loadStateDict(new Map([...loaded].map(([key, { tensor }]) => [key, tensor])));
-  return model;
+  return loadAnyCheckpoint(nodeFiles, dir, opts);
 }
 
 /** A freshly initialised model (spec §6.6), seeded. */
@@ -110,14 +41,65 @@ export function initBlt(cfg: BltConfig, seed = 0): Blt {
   return new Blt(cfg, { seed });
 }
 
-/** Writes config.json and model.safetensors (F32, HF keys) into `dir` (created if needed), each atomically. */
-export async function saveBltCheckpoint(model: Blt, dir: string): Promise<void> {
-  fs.mkdirSync(dir, { recursive: true });
-  const tensors = new Map<string, RawTensor>();
-  for (const [key, t] of model.stateDict()) {
-    const data = await t.data();
-    tensors.set(key, { dtype: 'F32', shape: [...t.shape], data: data instanceof Float32Array ? data : Float32Array.from(data) });
+const WRITE_DTYPE: Record<'float32' | HalfDType, WriteDtype> = { float32: 'F32', bfloat16: 'BF16', float16: 'F16' };
+
+/** The chunks of one tensor's values: 16-bit CPU words as they are when written in their own format, else float32 values. */
+async function* tensorChunks(t: Tensor, to: WriteDtype): AsyncGenerator<Float32Array | Float64Array | Int32Array | Uint16Array> {
+  if (t.device === 'cpu' && isHalf(t.dtype) && WRITE_DTYPE[t.dtype] === to) yield t.halfBits();
+  else yield await t.data();
+}
+
+/** One state entry as a tensor to write: a tensor, a table's blocks one after another, or a disk table's rows. */
+export function stateToWrite(key: string, v: StateValue, dtype?: 'float32' | HalfDType): TensorToWrite {
+  if (v instanceof DiskTable) {
+    const src = v.source;
+    const own: WriteDtype = src.dtype === 'BF16' || src.dtype === 'F16' ? src.dtype : 'F32';
+    const to = dtype ? WRITE_DTYPE[dtype] : own;
+    return {
+      name: key, dtype: to, shape: [...src.shape],
+      chunks: function* () {
+        for (const bytes of rowChunks(src)) {
+          if (src.dtype === to) { yield bytes; continue; } // same format: the file's bytes as they are
+          const k = bytes.length / FILE_DTYPE_BYTES[src.dtype];
+          if (src.dtype === 'F64') yield new Float64Array(bytes.buffer, bytes.byteOffset, k);
+          else if (src.dtype === 'F32') yield new Float32Array(bytes.buffer, bytes.byteOffset, k);
+          else yield halfToFloat32(src.dtype === 'BF16' ? 'bfloat16' : 'float16', new Uint16Array(bytes.buffer, bytes.byteOffset, k), new Float32Array(k));
+        }
+      },
+    };
   }
-  writeFileAtomic(nodePath.join(dir, 'model.safetensors'), writeSafetensors(tensors, { format: 'pt' }));
+  const tensors = v instanceof BlockedTable ? v.blocks : [v];
+  const own = tensors[0].dtype;
+  const to = dtype ? WRITE_DTYPE[dtype] : isHalf(own) ? WRITE_DTYPE[own] : 'F32';
+  return {
+    name: key, dtype: to, shape: [...v.shape],
+    chunks: async function* () { for (const t of tensors) yield* tensorChunks(t, to); },
+  };
+}
+
+/** The dtype a state entry holds (a disk table: its file's). */
+function entryDtype(v: StateValue): DType {
+  if (!(v instanceof DiskTable)) return v.dtype;
+  return v.source.dtype === 'BF16' ? 'bfloat16' : v.source.dtype === 'F16' ? 'float16' : 'float32';
+}
+
+export interface SaveOptions {
+  /** dtype of every tensor in the file (default: the model's 16-bit format if it has 16-bit weights, else float32) */
+  dtype?: 'float32' | HalfDType;
+  /** shard above this many bytes (default HF's 5 GB) */
+  maxShardBytes?: number;
+}
+
+/**
+ * Writes config.json and the weights (HF keys; model.safetensors, or shards + index above maxShardBytes) into
+ * `dir` (created if needed), streaming tensor by tensor; every file is replaced atomically, config.json last.
+ */
+export async function saveBltCheckpoint(model: Blt, dir: string, opts: SaveOptions = {}): Promise<void> {
+  const entries = model.stateEntries();
+  // a model loaded from a 16-bit checkpoint is saved in that format throughout (its float32 norm scales hold
+  // 16-bit values exactly), as HF saves every tensor in the model's torch_dtype
+  const dtype = opts.dtype ?? entries.map(([, v]) => entryDtype(v)).find((d): d is HalfDType => isHalf(d));
+  const tensors = entries.map(([key, v]) => stateToWrite(key, v, dtype));
+  await writeSafetensorsSharded(dir, tensors, { maxShardBytes: opts.maxShardBytes, metadata: { format: 'pt' } });
   writeFileAtomic(nodePath.join(dir, 'config.json'), JSON.stringify(configToHfJson(model.config), null, 2) + '\n');
 }

@@ -19,5 +19,5 @@ export { LocalDecoder, decoderCrossRanges, type DecoderInputs } from './local-de
 export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostIds, type BltOutput, type BltForwardOptions } from './blt.js';
 export { bltWeightShapes } from './weight-shapes.js';
 export { openCheckpoint, detectPackaging, weightProblems, type OpenedCheckpoint, type OpenOptions, type Packaging } from './packaging/open.js';
-export { bltFromCheckpoint, loadAnyCheckpoint, readWholeTensor } from './load-sources.js';
+export { bltFromCheckpoint, loadAnyCheckpoint, AUTO_DISK_TABLE_BYTES, type BuildOptions } from './load-sources.js';
 export * from './generate.js';

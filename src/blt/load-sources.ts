@@ -1,49 +1,121 @@
 /**
- * Builds a Blt from an opened checkpoint (src/blt/packaging/open.ts: config + TensorSources under HF keys).
- *
- * Interim glue, kept in this one place on purpose: every tensor is read whole and decoded to float32 (BF16/F16
- * widened exactly), then copied into a model built with the config, so it suits small checkpoints only. The
- * scalable path (16-bit weights kept 16-bit, hash tables in row blocks or read on demand) replaces this function
- * with the same signature.
+ * Builds a Blt from an opened checkpoint (src/blt/packaging/open.ts: config + TensorSources under HF keys, in any
+ * packaging), reading every tensor once, straight into its final storage; no second copy of the model is ever
+ * in memory:
+ *   - the model is first built shapes only (src/nn/init.ts): placeholders, nothing allocated;
+ *   - 16-bit weights stay 16-bit (bfloat16/float16 storage, computed in float32; `dtype: 'float32'` widens them,
+ *     to train), float32 stays float32, norm scales become float32;
+ *   - the fused hash table goes into row blocks split at its hash tables under the device's storage limit
+ *     (src/nn/blocked-table.ts), or stays in the checkpoint file and is read row by row when looked up
+ *     (src/nn/disk-table.ts): `hashTables`, automatically above AUTO_DISK_TABLE_BYTES, with a message.
+ * Tensors are read in chunks of at most 64 MB.
  */
-import { decodeTensor, type RawTensor, type StoredDtype } from '../io/safetensors.js';
-import { FILE_DTYPE_BYTES, numelOf, type TensorSource } from '../io/tensor-source.js';
-import type { Device } from '../tensor/dtype.js';
-import type { CheckpointFiles } from '../io/checkpoint-files.js';
-import { Rng } from '../tensor/random.js';
+import { Tensor } from '../tensor/tensor.js';
+import { keep } from '../tensor/scope.js';
+import { bytesPerElement, isHalf, type Device, type DType, type HalfDType } from '../tensor/dtype.js';
+import { halfToFloat32 } from '../tensor/half.js';
+import { getBackend } from '../backend/backend.js';
+import { FILE_DTYPE_BYTES, numelOf, rowChunks, sliceRows, type TensorSource } from '../io/tensor-source.js';
+import { BlockedTable, rowBlockLayout } from '../nn/blocked-table.js';
+import { DiskTable } from '../nn/disk-table.js';
+import { ShapesOnly } from '../nn/init.js';
+import type { StateValue } from '../nn/module.js';
 import { Blt } from './blt.js';
-import { openCheckpoint, type OpenedCheckpoint, type OpenOptions } from './packaging/open.js';
+import type { CheckpointFiles } from '../io/checkpoint-files.js';
+import { openCheckpoint, weightProblems, type OpenedCheckpoint, type OpenOptions } from './packaging/open.js';
 
-/** An Rng whose draws are all 0: builds a model without spending time on an init that loading overwrites. */
-export class ZeroRng extends Rng {
-  override normal(): number { return 0; }
-  override truncatedNormal(): number { return 0; }
+export interface BuildOptions {
+  /** device to put the weights on (default the CPU) */
+  device?: Device;
+  /** weights in memory: 'file' (default: 16-bit stays 16-bit, float32 stays float32) or 'float32' (to train) */
+  dtype?: 'file' | 'float32';
+  /**
+   * The hash n-gram table: 'memory' (row blocks), 'disk' (left in the checkpoint, rows read on demand; inference
+   * only), or 'auto' (default): on disk when it would take more than AUTO_DISK_TABLE_BYTES in memory.
+   */
+  hashTables?: 'auto' | 'memory' | 'disk';
+  /** largest row block of a table in bytes (default: the device's Backend.maxStorageBytes; tests force small ones) */
+  blockBytes?: number;
+  /** where to say what was decided (default: nowhere) */
+  log?: (message: string) => void;
 }
 
-/** The whole tensor of a source, decoded (F32/F16/BF16 -> float32, F64 -> float64, I32/I64 -> int32). */
-export function readWholeTensor(src: TensorSource): RawTensor {
-  const numel = numelOf(src.shape);
-  const bytes = src.read(0, numel * FILE_DTYPE_BYTES[src.dtype]);
-  const entry = { name: src.name, storedDtype: src.dtype as StoredDtype, shape: [...src.shape], numel, begin: 0, end: bytes.length };
-  return decodeTensor(entry, bytes, src.file, true);
+/**
+ * 'auto' leaves a hash table on disk above 1 GiB: a lookup reads one row per table per byte, so holding a table
+ * that large buys little (BLT-1B's is 6.1 GB in bfloat16, more than the rest of the model).
+ */
+export const AUTO_DISK_TABLE_BYTES = 2 ** 30;
+
+/** The dtype a tensor gets in memory: norm scales (rank 1) and float32/float64 files as float32; 16-bit as stored. */
+function memoryDtype(src: TensorSource, opts: BuildOptions): DType {
+  if (src.shape.length < 2 || opts.dtype === 'float32') return 'float32';
+  return src.dtype === 'BF16' ? 'bfloat16' : src.dtype === 'F16' ? 'float16' : 'float32';
 }
 
-/** A model with the checkpoint's config and weights, on `device` (default the CPU). */
-export function bltFromCheckpoint(ckpt: OpenedCheckpoint, opts: { device?: Device } = {}): Blt {
-  const model = new Blt(ckpt.config, { rng: new ZeroRng(0) });
-  if (opts.device && opts.device !== 'cpu') model.to(opts.device);
-  const values = new Map<string, RawTensor>();
-  for (const [key, src] of ckpt.tensors) values.set(key, readWholeTensor(src));
-  model.loadStateDict(values);
+/** Rows [start, start + count) of a source read into new storage of `dtype` on `device`, in chunks. */
+function readIntoTensor(src: TensorSource, dtype: DType, device: Device, start: number, count: number, shape: number[]): Tensor {
+  const be = getBackend(device);
+  const n = numelOf(shape);
+  const half = isHalf(dtype) ? new Uint16Array(n) : null;
+  const values = half ? null : new Float32Array(n);
+  let at = 0;
+  const fmt: HalfDType | null = src.dtype === 'BF16' ? 'bfloat16' : src.dtype === 'F16' ? 'float16' : null;
+  for (const bytes of rowChunks(src, 64 << 20, start, count)) { // fresh 0-aligned buffers
+    const k = bytes.length / FILE_DTYPE_BYTES[src.dtype];
+    if (half) half.set(new Uint16Array(bytes.buffer, bytes.byteOffset, k), at); // dtype == the file's format
+    else if (fmt) halfToFloat32(fmt, new Uint16Array(bytes.buffer, bytes.byteOffset, k), values!, at);
+    else if (src.dtype === 'F64') values!.set(new Float64Array(bytes.buffer, bytes.byteOffset, k), at);
+    else values!.set(new Float32Array(bytes.buffer, bytes.byteOffset, k), at);
+    at += k;
+  }
+  return new Tensor(half ? be.uploadHalf(half, dtype as HalfDType) : be.upload(values!), shape);
+}
+
+/** A gigabyte count for messages. */
+const gb = (bytes: number): string => `${(bytes / 1e9).toFixed(1)} GB`;
+
+/**
+ * Builds the model of an opened checkpoint (see the header): shapes checked first, then every tensor read once
+ * into its final storage. The caller closes the checkpoint's files afterwards (a table left on disk reopens its
+ * own when read).
+ */
+export function bltFromCheckpoint(ckpt: OpenedCheckpoint, opts: BuildOptions = {}): Blt {
+  const cfg = ckpt.config, device = opts.device ?? 'cpu';
+  const problems = weightProblems(ckpt.tensors, cfg); // openCheckpoint checked them; a hand-made checkpoint may not be
+  if (problems.length > 0) {
+    throw new Error(`BLT checkpoint ${ckpt.dir}: ${problems.length} problem(s) with the weights:\n  ${problems.slice(0, 20).join('\n  ')}`);
+  }
+  const maxBytes = opts.blockBytes ?? getBackend(device).maxStorageBytes;
+  const model = new Blt(cfg, { rng: new ShapesOnly() }); // every weight a placeholder: nothing allocated yet
+  const build = (key: string, placeholder: StateValue): StateValue => {
+    const src = ckpt.tensors.get(key)!;
+    const dtype = memoryDtype(src, opts);
+    const requiresGrad = placeholder instanceof Tensor ? placeholder.requiresGrad : placeholder instanceof BlockedTable && placeholder.blocks[0].requiresGrad;
+    const named = (t: Tensor, name: string): Tensor => { t.requiresGrad = requiresGrad; t.name = name; return keep(t); };
+    if (placeholder instanceof Tensor) return named(readIntoTensor(src, dtype, device, 0, src.shape[0] ?? 1, [...src.shape]), key);
+    // a table (the fused hash table [F·G·V, dE]): on disk, or in row blocks split at the hash tables
+    const [rows, dim] = src.shape;
+    const bytes = rows * dim * bytesPerElement(dtype);
+    const mode = opts.hashTables ?? 'auto';
+    if (mode === 'disk' || (mode === 'auto' && bytes > AUTO_DISK_TABLE_BYTES)) {
+      opts.log?.(`${key} [${rows}, ${dim}] (${gb(bytes)} as ${dtype}) stays in ${src.file} and is read row by row on demand ` +
+        `(inference only; hashTables: 'memory' loads it, which training needs)`);
+      return new DiskTable(src, device, key);
+    }
+    const blocks = rowBlockLayout(rows, dim * bytesPerElement(dtype), maxBytes, cfg.hash.vocab)
+      .map(([s, n]) => named(readIntoTensor(sliceRows(src, s, n), dtype, device, 0, n, [n, dim]), key));
+    return new BlockedTable(blocks);
+  };
+  model.replaceState(build);
   return model;
 }
 
 /** openCheckpoint + bltFromCheckpoint: any packaging, detected from the files (on disk: nodeFiles; in a browser: memoryFiles). */
-export function loadAnyCheckpoint(files: CheckpointFiles, dir: string, opts: OpenOptions & { device?: Device } = {}): Blt {
+export function loadAnyCheckpoint(files: CheckpointFiles, dir: string, opts: OpenOptions & BuildOptions = {}): Blt {
   const ckpt = openCheckpoint(files, dir, opts);
   try {
     return bltFromCheckpoint(ckpt, opts);
   } finally {
-    ckpt.close(); // every tensor has been read
+    ckpt.close(); // every tensor has been read, except a table left on disk, which reopens its file
   }
 }

@@ -14,6 +14,7 @@ import { initDevice, parseDevice, releaseDevice } from '../train/device.js';
 import type { Device } from '../tensor/dtype.js';
 import { tinyConfig, smallConfig, type BltConfig } from '../blt/config.js';
 import { loadBltConfigFile } from '../blt/config-file.js';
+import type { Blt } from '../blt/blt.js';
 import { bltFlopsPerByte } from '../blt/flops.js';
 import { loadCheckpoint } from '../train/checkpoint-io.js';
 import { trainBlt } from '../train/trainer.js';
@@ -33,6 +34,15 @@ import { runDemo, DEMO_SPEC, bundledCorpus } from './demo.js';
 import { sharedPath } from '../io/shared-dir.js';
 
 const DEVICE_OPT = { type: 'string', help: 'cpu or webgpu', default: 'cpu', choices: ['cpu', 'webgpu'] } as const;
+const HASH_TABLES_OPT = {
+  type: 'string', default: 'auto', choices: ['auto', 'memory', 'disk'],
+  help: 'hash n-gram tables: in memory, or left in the checkpoint and read row by row (auto: on disk above 1 GiB)',
+} as const;
+
+/** Loads a checkpoint for inference: --hash-tables decides where the hash table lives; the decision is printed on stderr. */
+function loadForInference(dir: string, dev: Device, o: ParsedOptions): Promise<Blt> {
+  return loadCheckpoint(dir, dev, { hashTables: o['hash-tables'] as 'auto' | 'memory' | 'disk', log: (m) => console.error(m) });
+}
 
 const TRAIN: CommandSpec = {
   name: 'train',
@@ -74,6 +84,7 @@ const EVAL: CommandSpec = {
     'batch-size': { type: 'int', help: 'rows per batch', default: 8, min: 1 },
     'max-bytes': { type: 'int', help: 'score at most this many bytes', default: 65536, min: 2 },
     device: DEVICE_OPT,
+    'hash-tables': HASH_TABLES_OPT,
   },
 };
 
@@ -90,6 +101,7 @@ const PATCH: CommandSpec = {
     threshold: { type: 'number', help: 'entropy threshold in nats (default: the checkpoint\'s)' },
     'no-color': { type: 'bool', help: 'mark patches with | instead of colours' },
     device: DEVICE_OPT,
+    'hash-tables': HASH_TABLES_OPT,
   },
 };
 
@@ -107,6 +119,7 @@ const GENERATE: CommandSpec = {
     'top-p': { type: 'number', help: 'nucleus sampling mass in (0, 1]', min: 0 },
     seed: { type: 'int', help: 'sampling seed', default: 0, min: 0 },
     device: DEVICE_OPT,
+    'hash-tables': HASH_TABLES_OPT,
   },
 };
 
@@ -240,7 +253,7 @@ async function cmdTrain(o: ParsedOptions): Promise<number> {
 
 async function cmdEval(p: string[], o: ParsedOptions): Promise<number> {
   const dev = await device(o);
-  const model = await loadCheckpoint(p[0], dev);
+  const model = await loadForInference(p[0], dev, o);
   const batches = evalBatches(loadCorpus(dataSource(o)), o['batch-size'] as number, o['seq-len'] as number, o['max-bytes'] as number);
   const th = model.config.patching.threshold;
   let patches = 0;
@@ -265,7 +278,7 @@ async function cmdPatch(p: string[], o: ParsedOptions): Promise<number> {
   else throw new UsageError('patch: give the text as an argument or with --file');
   if (text.length === 0) throw new UsageError('patch: the text is empty');
   const dev = await device(o);
-  const model = await loadCheckpoint(p[0], dev);
+  const model = await loadForInference(p[0], dev, o);
   const v = await patchingView(model, text, (o.threshold as number | undefined) ?? model.config.patching.threshold);
   const color = o['no-color'] !== true && Boolean(process.stdout.isTTY);
   console.log(ansiPatches(patchPieces(v.bytes, v.byteLengths), color));
@@ -280,7 +293,7 @@ async function cmdGenerate(p: string[], o: ParsedOptions): Promise<number> {
   const topP = o['top-p'] as number | undefined;
   if (topP !== undefined && !(topP > 0 && topP <= 1)) throw new UsageError(`generate: --top-p must be in (0, 1], got ${topP}`);
   const dev = await device(o);
-  const model = await loadCheckpoint(p[0], dev);
+  const model = await loadForInference(p[0], dev, o);
   const temperature = o.temperature as number;
   const topK = o['top-k'] as number | undefined;
   const out = await generateCached(model, p[1], {

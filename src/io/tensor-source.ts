@@ -100,3 +100,13 @@ export function concatRows(parts: readonly TensorSource[], name: string): Tensor
   };
   return out;
 }
+
+/** The bytes of rows [start, start + count) of a source, as whole-row chunks of at most `maxBytes` (at least one row). */
+export function* rowChunks(src: TensorSource, maxBytes = 64 << 20, start = 0, count = src.shape.length === 0 ? 1 : src.shape[0]): Generator<Uint8Array> {
+  const rb = src.shape.length === 0 ? FILE_DTYPE_BYTES[src.dtype] : rowBytes(src);
+  const per = Math.max(1, Math.floor(maxBytes / Math.max(rb, 1)));
+  for (let r = 0; r < count; r += per) {
+    const n = Math.min(per, count - r);
+    yield src.read((start + r) * rb, n * rb);
+  }
+}

@@ -10,14 +10,14 @@ import type { BltConfig } from '../blt/config.js';
 import type { Device } from '../tensor/dtype.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
-import { writeSafetensors } from '../io/safetensors-writer.js';
+import { writeSafetensorsFile } from '../io/safetensors-writer.js';
+import { stateToWrite } from '../blt/checkpoint.js';
 import { writeFileAtomic } from '../io/atomic.js';
 import { ByteLM, type ByteLmConfig } from './byte-lm.js';
 import { BatchStream, type ByteBatch, type Corpus } from './data.js';
 import { runPhase, phaseSchedule } from './loop.js';
 import { Progress, type ProgressOptions, type StepRecord } from './progress.js';
 import { heldOutBpb } from './evaluate.js';
-import { moduleTensors } from './checkpoint-io.js';
 
 export interface BaselineOptions {
   config: BltConfig;
@@ -69,7 +69,7 @@ export async function trainBaseline(o: BaselineOptions): Promise<BaselineResult>
   const ev = await heldOutBpb(o.evalSet, o.device, (ids) => model.forward(ids));
   if (o.out) {
     fs.mkdirSync(o.out, { recursive: true });
-    writeFileAtomic(nodePath.join(o.out, 'model.safetensors'), writeSafetensors(await moduleTensors(model)));
+    await writeSafetensorsFile(nodePath.join(o.out, 'model.safetensors'), model.stateEntries().map(([k, v]) => stateToWrite(k, v)), { format: 'pt' });
     writeFileAtomic(nodePath.join(o.out, 'baseline.json'), JSON.stringify({ ...cfg, heldOutBpb: ev.bpb }, null, 2) + '\n');
   }
   return { bpb: ev.bpb, parameters: model.numel(true), config: cfg, history: r.history };

@@ -4,15 +4,13 @@
  *   m.<param>, v.<param>     AdamW moments (float32, same shapes as the parameters)
  *   __metadata__.state       JSON: phase, steps done, optimizer step count, data position, entropy threshold,
  *                            options of the run and the loss history so far.
- * Written with writeFileAtomic after the weights; it records the weights' sha256, so a crash between the two
+ * Written (streaming, atomically) after the weights; it records the weights' sha256, so a crash between the two
  * writes (new weights, old state) is detected on resume instead of silently mixing two steps.
  */
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { type RawTensor } from '../io/safetensors.js';
-import { writeSafetensors } from '../io/safetensors-writer.js';
-import { readSafetensorsFile } from '../io/safetensors-file.js';
-import { writeFileAtomic } from '../io/atomic.js';
+import { openSafetensorsFile, readSafetensorsFile } from '../io/safetensors-file.js';
+import { writeSafetensorsFile, type TensorToWrite } from '../io/safetensors-writer.js';
 import { getBackend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { AdamW } from '../optim/adamw.js';
@@ -41,22 +39,19 @@ export function fileSha256(path: string): string {
   return createHash('sha256').update(fs.readFileSync(path)).digest('hex');
 }
 
-async function toRaw(t: Tensor): Promise<RawTensor> {
-  const d = await t.data();
-  return { dtype: 'F32', shape: [...t.shape], data: d instanceof Float32Array ? d : Float32Array.from(d) };
+/** A float32 tensor as a tensor to write (read from its device when its turn comes). */
+function toWrite(name: string, t: Tensor): TensorToWrite {
+  return { name, dtype: 'F32', shape: [...t.shape], chunks: async function* () { yield await t.data(); } };
 }
 
 export async function saveTrainerState(path: string, meta: TrainerMeta, params: [string, Tensor][], opt: AdamW): Promise<void> {
-  const tensors = new Map<string, RawTensor>();
-  for (let i = 0; i < params.length; i++) {
-    tensors.set(`m.${params[i][0]}`, await toRaw(opt.m[i]));
-    tensors.set(`v.${params[i][0]}`, await toRaw(opt.v[i]));
-  }
-  writeFileAtomic(path, writeSafetensors(tensors, { state: JSON.stringify(meta) }));
+  const tensors = params.flatMap(([name], i) => [toWrite(`m.${name}`, opt.m[i]), toWrite(`v.${name}`, opt.v[i])]);
+  await writeSafetensorsFile(path, tensors, { state: JSON.stringify(meta) });
 }
 
 export function readTrainerMeta(path: string): TrainerMeta {
-  const f = readSafetensorsFile(path);
+  const f = openSafetensorsFile(path); // the header is enough
+  f.close();
   const raw = f.metadata.state;
   if (raw === undefined) throw new Error(`trainer state ${path}: no 'state' metadata (not a blt trainer state file)`);
   const meta = JSON.parse(raw) as TrainerMeta;
