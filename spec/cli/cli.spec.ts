@@ -143,3 +143,40 @@ describe('blt demo', () => {
     expect(fs.existsSync(nodePath.join(out, 'baseline', 'model.safetensors'))).toBe(true);
   }, 60_000);
 });
+
+describe('blt init', () => {
+  it('writes a seeded random checkpoint of a partial HF config, sharded, that loads and generates', async () => {
+    const cfgFile = nodePath.join(root, 'partial.json');
+    // a partial config: every omitted field takes HF's BLT-1B default (useHfDefaults), shrunk where given
+    fs.writeFileSync(cfgFile, JSON.stringify({
+      encoder_hash_byte_group_vocab: 50, encoder_hash_byte_group_size: [3, 4],
+      encoder_config: { hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, hidden_size_global: 64 },
+      decoder_config: { hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, num_hidden_layers: 1, hidden_size_global: 64 },
+      global_config: { hidden_size: 64, num_attention_heads: 2, intermediate_size: 128, num_hidden_layers: 1 },
+      patcher_config: { hidden_size: 32, num_attention_heads: 2, intermediate_size: 64, num_hidden_layers: 1 },
+    }));
+    const a = nodePath.join(root, 'init-a'), b = nodePath.join(root, 'init-b'), c = nodePath.join(root, 'init-c');
+    const r = await run('init', '--config', cfgFile, '--dtype', 'bf16', '--out', a, '--seed', '3', '--shard-size', '0.00003');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/B parameters \(bfloat16\) in \d+ file\(s\)/);
+    expect(fs.existsSync(nodePath.join(a, 'model.safetensors.index.json'))).toBe(true);
+    expect((await run('init', '--config', cfgFile, '--out', b, '--seed', '3')).code).toBe(0); // one file
+    expect((await run('init', '--config', cfgFile, '--out', c, '--seed', '4')).code).toBe(0);
+    const { loadBltCheckpoint } = await import('../../src/blt/checkpoint.js');
+    const [ma, mb, mc] = await Promise.all([a, b, c].map((d) => loadBltCheckpoint(d)));
+    const wa = await ma.lm_head.weight.data(), wb = await mb.lm_head.weight.data(), wc = await mc.lm_head.weight.data();
+    expect(ma.lm_head.weight.dtype).toBe('bfloat16');
+    expect(Array.from(wa)).toEqual(Array.from(wb)); // same seed: same values, whatever the sharding
+    expect(Array.from(wa)).not.toEqual(Array.from(wc));
+    // the model's own init: truncated normal with std d^-1/2 (here dD = 32), norm scales 1
+    const std = Math.sqrt(wa.reduce((s, x) => s + x * x, 0) / wa.length);
+    expect(std).toBeGreaterThan(0.9 * 0.986 * 32 ** -0.5);
+    expect(std).toBeLessThan(1.1 * 0.986 * 32 ** -0.5);
+    expect(wa.every((x) => Math.abs(x) <= 3.01 * 32 ** -0.5)).toBe(true);
+    expect(Array.from(await ma.model.local_decoder.norm.weight.data()).every((x) => x === 1)).toBe(true);
+    const g = await run('generate', a, 'my name is', '--max-bytes', '3');
+    expect(g.code, g.err).toBe(0);
+    expect(g.out.startsWith('my name is')).toBe(true);
+    expect((await run('init', '--out', a)).code).toBe(2); // --config is required
+  });
+});

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `blt` command line: train, eval, patch, generate, check-golden, check-train-golden, convert, flops, bench, demo.
+ * The `blt` command line: train, eval, patch, generate, check-golden, check-train-golden, convert, flops, init, bench, demo.
  * Exit codes: 0 success, 1 failure (bad file, checkpoint that does not fit, failed check), 2 bad arguments,
  * 130 interrupted by Ctrl-C (after saving a checkpoint).
  */
@@ -22,6 +22,7 @@ import { evalBatches, loadCorpus, patchLengthsForBatch, type ByteBatch } from '.
 import { heldOutBpb } from '../train/evaluate.js';
 import { patchingView } from '../train/patching-view.js';
 import { generateCached } from '../blt/generate.js';
+import { writeRandomCheckpoint } from '../blt/random-checkpoint.js';
 import { checkTrainGolden } from '../train/golden-train.js';
 import { checkGolden } from '../blt/golden.js';
 import { checkMetaGolden, isMetaGoldenSet } from '../blt/golden-meta.js';
@@ -165,6 +166,19 @@ const FLOPS: CommandSpec = {
   },
 };
 
+const INIT: CommandSpec = {
+  name: 'init',
+  summary: 'Write a random checkpoint of any config (e.g. HF\'s BLT-1B defaults), tensor by tensor, seeded: for tests and benchmarks at real scale.',
+  positionals: [],
+  options: {
+    config: { type: 'string', help: 'a HF BLT config.json (required; fields it omits take HF\'s BLT-1B defaults)' },
+    dtype: { type: 'string', help: 'weights dtype in the file', default: 'bf16', choices: ['bf16', 'f32'] },
+    out: { type: 'string', help: 'checkpoint folder to write (required): config.json + model.safetensors, or shards + index' },
+    seed: { type: 'int', help: 'seed of the random weights', default: 0, min: 0 },
+    'shard-size': { type: 'number', help: 'shard above this many GB (HF\'s default 5)', default: 5, min: 0 },
+  },
+};
+
 const BENCH: CommandSpec = {
   name: 'bench',
   summary: 'Run the benchmarks (bench/run.ts).',
@@ -177,7 +191,7 @@ const BENCH: CommandSpec = {
 
 const COMMANDS: Record<string, CommandSpec> = {
   train: TRAIN, eval: EVAL, patch: PATCH, generate: GENERATE, 'check-golden': CHECK_GOLDEN,
-  'check-train-golden': CHECK_TRAIN_GOLDEN, convert: CONVERT, flops: FLOPS, bench: BENCH, demo: DEMO_SPEC,
+  'check-train-golden': CHECK_TRAIN_GOLDEN, convert: CONVERT, flops: FLOPS, init: INIT, bench: BENCH, demo: DEMO_SPEC,
 };
 
 function mainHelp(): string {
@@ -348,6 +362,20 @@ async function cmdFlops(o: ParsedOptions): Promise<number> {
   return 0;
 }
 
+async function cmdInit(o: ParsedOptions): Promise<number> {
+  if (typeof o.config !== 'string') throw new UsageError('init: --config FILE is required');
+  if (typeof o.out !== 'string') throw new UsageError('init: --out DIR is required');
+  const cfg = await modelConfig(o);
+  const dtype = o.dtype === 'f32' ? 'float32' : 'bfloat16';
+  const t0 = performance.now();
+  const r = await writeRandomCheckpoint(cfg, String(o.out), {
+    dtype, seed: o.seed as number, maxShardBytes: (o['shard-size'] as number) * 1e9,
+  });
+  console.log(`${(r.parameters / 1e9).toFixed(3)}B parameters (${dtype}) in ${r.files.length} file(s) in ${String(o.out)} ` +
+    `(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  return 0;
+}
+
 function cmdBench(o: ParsedOptions): number {
   const here = nodePath.dirname(fileURLToPath(import.meta.url));
   const entry = nodePath.resolve(here, '../../bench/run.js');
@@ -397,6 +425,7 @@ async function runCommand(name: string, p: string[], o: ParsedOptions): Promise<
     case 'check-train-golden': return await cmdCheckTrainGolden(p, o);
     case 'convert': return await cmdConvert(p, o);
     case 'flops': return await cmdFlops(o);
+    case 'init': return await cmdInit(o);
     case 'bench': return cmdBench(o);
     case 'demo': return await runDemo(o);
     default: return 2;

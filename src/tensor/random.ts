@@ -79,3 +79,24 @@ export class Rng {
 function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
+
+/**
+ * Fills `out` with std · z, z ~ Normal(0, 1) truncated to [-cut, cut], in bulk: Marsaglia's polar method (two
+ * normals per accepted pair of 32-bit uniforms, no trigonometry), about twice as fast as drawing one
+ * `truncatedNormal` at a time. Deterministic for a given generator state, but a different stream from
+ * `truncatedNormal`; used where billions of values are drawn (`blt init`).
+ */
+export function fillTruncatedNormal(rng: Rng, out: Float32Array, std: number, cut = 3): Float32Array {
+  const n = out.length;
+  let i = 0;
+  while (i < n) {
+    const u = rng.nextU32() * 2 ** -31 - 1, v = rng.nextU32() * 2 ** -31 - 1; // uniform in [-1, 1)
+    const s = u * u + v * v;
+    if (s >= 1 || s === 0) continue; // keep points inside the unit disc
+    const f = Math.sqrt((-2 * Math.log(s)) / s);
+    const a = u * f, b = v * f; // two independent standard normals
+    if (a >= -cut && a <= cut) out[i++] = std * a;
+    if (i < n && b >= -cut && b <= cut) out[i++] = std * b;
+  }
+  return out;
+}
