@@ -9,10 +9,13 @@ import { dirname } from 'node:path';
 import { benchCpu, cpuInfo, type BenchRow } from './cpu.js';
 import { benchWebGpu } from './webgpu.js';
 import { benchBltTrain, PYTORCH_CPU_BYTES_PER_SECOND, BATCH, SEQ } from './blt-train.js';
+import { benchScale } from './scale.js';
 
 interface Section {
   name: string;
   run: (opts: { quick: boolean }) => Promise<BenchRow[]>;
+  /** run only with --only NAME (heavy: the scale section writes and reads a 9.3 GB checkpoint) */
+  onlyWhenAsked?: boolean;
 }
 
 // One entry per benchmark section, run in order. A section that cannot run (no WebGPU adapter) says why and
@@ -21,6 +24,7 @@ const sections: Section[] = [
   { name: 'cpu', run: benchCpu },
   { name: 'webgpu', run: benchWebGpu },
   { name: 'train', run: benchTrain },
+  { name: 'scale', run: benchScale, onlyWhenAsked: true },
 ];
 
 /**
@@ -171,7 +175,7 @@ async function main(): Promise<void> {
   console.log(`# blt-ts benchmarks${quick ? ' (quick)' : ''}: ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
   const rows: BenchRow[] = [];
   for (const section of sections) {
-    if (only && section.name !== only) continue;
+    if (only ? section.name !== only : section.onlyWhenAsked) continue;
     try {
       rows.push(...(await section.run({ quick })));
     } catch (e) {

@@ -169,7 +169,7 @@ describe('blt init', () => {
     expect(Array.from(wa)).toEqual(Array.from(wb)); // same seed: same values, whatever the sharding
     expect(Array.from(wa)).not.toEqual(Array.from(wc));
     // the model's own init: truncated normal with std d^-1/2 (here dD = 32), norm scales 1
-    const std = Math.sqrt(wa.reduce((s, x) => s + x * x, 0) / wa.length);
+    const std = Math.sqrt(Array.from(wa).reduce((s, x) => s + x * x, 0) / wa.length);
     expect(std).toBeGreaterThan(0.9 * 0.986 * 32 ** -0.5);
     expect(std).toBeLessThan(1.1 * 0.986 * 32 ** -0.5);
     expect(wa.every((x) => Math.abs(x) <= 3.01 * 32 ** -0.5)).toBe(true);

@@ -11,6 +11,10 @@ import { FILL_CAST_MODES, FILL_CAST_WGSL } from '../../src/backend/webgpu/kernel
 import { REDUCE_LAST_WGSL, REDUCE_MODES } from '../../src/backend/webgpu/kernels/reduce-last.wgsl.js';
 import { SEGMENT_MAX_MODES, SEGMENT_MAX_WGSL } from '../../src/backend/webgpu/kernels/segment-max.wgsl.js';
 import { RMSNORM_MODES, RMSNORM_WGSL } from '../../src/backend/webgpu/kernels/rmsnorm.wgsl.js';
+import { HALF_CAST_MODES, HALF_CAST_WGSL } from '../../src/backend/webgpu/kernels/half-cast.wgsl.js';
+import { HALF_FORMATS } from '../../src/backend/webgpu/kernels/half-decode.wgsl.js';
+import { GATHER_HALF_WGSL } from '../../src/backend/webgpu/kernels/gather-half.wgsl.js';
+import { MATMUL_HALF_WGSL } from '../../src/backend/webgpu/kernels/matmul-half.wgsl.js';
 
 const kernels: Array<[string, string, Readonly<Record<string, number>>, string]> = [
   ['unary', 'OP', UNARY_CODES, UNARY_WGSL],
@@ -19,6 +23,10 @@ const kernels: Array<[string, string, Readonly<Record<string, number>>, string]>
   ['reduce_last', 'MODE', REDUCE_MODES, REDUCE_LAST_WGSL],
   ['segment_max', 'MODE', SEGMENT_MAX_MODES, SEGMENT_MAX_WGSL],
   ['rmsnorm', 'MODE', RMSNORM_MODES, RMSNORM_WGSL],
+  ['half_cast', 'MODE', HALF_CAST_MODES, HALF_CAST_WGSL],
+  ['half_cast', 'HALF', HALF_FORMATS, HALF_CAST_WGSL],
+  ['gather_half', 'HALF', HALF_FORMATS, GATHER_HALF_WGSL],
+  ['matmul_half', 'HALF', HALF_FORMATS, MATMUL_HALF_WGSL],
 ];
 
 describe('WGSL op and mode codes', () => {

@@ -5,7 +5,8 @@
 import { Tensor } from '../tensor/tensor.js';
 import { record } from '../autograd/engine.js';
 import { getBackend } from '../backend/backend.js';
-import type { Device } from '../tensor/dtype.js';
+import { isHalf, type Device } from '../tensor/dtype.js';
+import { float32ToHalf } from '../tensor/half.js';
 
 /**
  * Copies x to `device`. Reading from WebGPU to the CPU is asynchronous, so use `await toDevice(x, 'cpu')`
@@ -13,7 +14,8 @@ import type { Device } from '../tensor/dtype.js';
  */
 export async function toDevice(x: Tensor, device: Device): Promise<Tensor> {
   if (x.device === device) return x;
-  const host = await x.data();
+  if (x.device === 'cpu') return toDeviceSync(x, device);
+  const host = await x.data(); // a 16-bit tensor comes back as its float32 values, re-encoded exactly by upload
   return upload(x, host, device);
 }
 
@@ -23,11 +25,14 @@ export function toDeviceSync(x: Tensor, device: Device): Tensor {
   if (x.device !== 'cpu') {
     throw new Error(`toDeviceSync: cannot read a '${x.device}' tensor synchronously; use 'await toDevice(x, "${device}")'`);
   }
-  return upload(x, x.dataSync(), device);
+  return upload(x, isHalf(x.dtype) ? x.halfBits() : x.dataSync(), device);
 }
 
-function upload(x: Tensor, host: ArrayLike<number> & Iterable<number>, device: Device): Tensor {
-  const storage = getBackend(device).upload(host as Float32Array);
+/** x's values (or, for a 16-bit x, its words or its float32 values) as new storage on `device`, recorded as 'to'. */
+function upload(x: Tensor, host: Float32Array | Float64Array | Int32Array | Uint16Array, device: Device): Tensor {
+  const be = getBackend(device);
+  const storage = !isHalf(x.dtype) ? be.upload(host as Float32Array)
+    : be.uploadHalf(host instanceof Uint16Array ? host : float32ToHalf(x.dtype, host), x.dtype);
   return record('to', storage, x.shape, [x], (g) => {
     if (g.device === 'cpu' || x.device !== 'cpu') return [toDeviceSync(g, x.device)];
     throw new Error(`to: the gradient of a CPU->${device} copy must be read back asynchronously; keep parameters on the device they train on`);

@@ -43,7 +43,12 @@ let f16Table: Float32Array | null = null;
 export function f16Table32(): Float32Array {
   if (f16Table === null) {
     f16Table = new Float32Array(65536);
-    for (let h = 0; h < 65536; h++) f16Table[h] = halfToFloat(h);
+    const bits = new Uint32Array(f16Table.buffer);
+    for (let h = 0; h < 65536; h++) {
+      // a NaN keeps its sign and payload (written as bits: JS would canonicalise a NaN number)
+      if ((h & 0x7c00) === 0x7c00 && (h & 0x3ff) !== 0) bits[h] = ((h & 0x8000) << 16) | 0x7f800000 | ((h & 0x3ff) << 13);
+      else f16Table[h] = halfToFloat(h);
+    }
   }
   return f16Table;
 }

@@ -1,10 +1,11 @@
 // webgpu-backend.ts — the Backend interface (src/backend/backend.ts) on WebGPU.
 //
 // Each Storage owns one pooled GPU buffer. Every kernel records a dispatch into the context's batcher and
-// returns at once; only `download` waits for the GPU. Supported dtypes: float32 and int32 (WGSL has no f64;
-// float64 storages raise an Error naming the op). The WGSL lives in ./kernels/*.wgsl.ts, one file per kernel;
-// a kernel's op or mode is an `override` constant whose codes are named in a table beside the kernel
-// (UNARY_CODES, REDUCE_MODES, ...; see kernels/templates.ts).
+// returns at once; only `download` waits for the GPU. Supported dtypes: float32, int32, and the 16-bit weight
+// dtypes bfloat16/float16 (two values per u32, read only by matmul-half, gather-half and half-cast, as the rule
+// in src/backend/backend.ts says). WGSL has no f64: float64 storages raise an Error naming the op. The WGSL lives
+// in ./kernels/*.wgsl.ts, one file per kernel; a kernel's op or mode is an `override` constant whose codes are
+// named in a table beside the kernel (UNARY_CODES, REDUCE_MODES, HALF_FORMATS, ...; see kernels/templates.ts).
 
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
 import { installBackend } from '../backend.js';
@@ -31,6 +32,11 @@ import { SEGMENT_MAX_MODES, SEGMENT_MAX_WGSL } from './kernels/segment-max.wgsl.
 import { RMSNORM_MODES, RMSNORM_WGSL } from './kernels/rmsnorm.wgsl.js';
 import { ROPE_WGSL } from './kernels/rope.wgsl.js';
 import { ADAMW_WGSL } from './kernels/adamw.wgsl.js';
+import { HALF_FORMATS } from './kernels/half-decode.wgsl.js';
+import { MATMUL_HALF_WGSL } from './kernels/matmul-half.wgsl.js';
+import { GATHER_HALF_WGSL } from './kernels/gather-half.wgsl.js';
+import { HALF_CAST_MODES, HALF_CAST_WGSL } from './kernels/half-cast.wgsl.js';
+import { MAX_GROUPS_PER_DIM } from './dispatch.js';
 
 const INF_BITS = 0x7f800000;
 const NEG_INF_BITS = 0xff800000;
@@ -97,7 +103,14 @@ export class WebGpuBackend implements Backend {
 
   private alloc(length: number, dtype: DType, op: string): WebGpuStorage {
     if (dtype === 'float64') throw new Error(`webgpu ${op}: float64 is not supported on WebGPU (WGSL has no f64); use float32 or the CPU backend`);
-    return new WebGpuStorage(this.ctx.createBuffer(Math.max(length, 1) * 4), dtype, length);
+    const words = isHalf(dtype) ? Math.ceil(length / 2) : length; // 16-bit values two per u32
+    return new WebGpuStorage(this.ctx.createBuffer(Math.max(words, 1) * 4), dtype, length);
+  }
+
+  /** A 16-bit storage's buffer and its format code (for the kernels of ./kernels/half-decode.wgsl.ts). */
+  private half(s: Storage, op: string): { buffer: GPUBuffer; format: number } {
+    if (!isHalf(s.dtype)) throw new Error(`webgpu ${op}: expected a 16-bit storage, got ${s.dtype}`);
+    return { buffer: this.buf(s, op), format: HALF_FORMATS[s.dtype] };
   }
 
   private run(name: string, wgsl: string, constants: Record<string, number> | undefined, buffers: GPUBuffer[], u: Uniforms, grid: [number, number, number]): void {
@@ -157,6 +170,7 @@ export class WebGpuBackend implements Backend {
   }
 
   cast(x: Storage, dtype: DType): Storage {
+    if (isHalf(x.dtype) || isHalf(dtype)) return this.castHalf(x, dtype);
     const xb = this.buf(x, 'cast');
     const out = this.alloc(x.length, dtype, 'cast');
     if (x.dtype === dtype) {
@@ -165,6 +179,36 @@ export class WebGpuBackend implements Backend {
       const mode = dtype === 'int32' ? FILL_CAST_MODES.floatToInt : FILL_CAST_MODES.intToFloat;
       this.run('fill_cast', FILL_CAST_WGSL, { MODE: mode }, [xb, out.buffer], new Uniforms().u32(x.length).u32(0).u32(0).u32(0), grid1d(x.length));
     }
+    return out;
+  }
+
+  /** Casts with a 16-bit side: unpack to float32 / pack from float32 (half-cast.wgsl.ts), via float32 otherwise. */
+  private castHalf(x: Storage, dtype: DType): Storage {
+    if (x.dtype === dtype) { // a copy: unpack and pack again (exact)
+      const f = this.castHalf(x, 'float32');
+      const out = this.castHalf(f, dtype);
+      this.dispose(f);
+      return out;
+    }
+    if (isHalf(x.dtype)) {
+      const { buffer, format } = this.half(x, 'cast');
+      const out = this.alloc(x.length, 'float32', 'cast');
+      this.run('half_cast', HALF_CAST_WGSL, { MODE: HALF_CAST_MODES.unpack, HALF_FORMAT: format }, [buffer, out.buffer],
+        new Uniforms().u32(x.length).u32(0).u32(0).u32(0), grid1d(x.length));
+      if (dtype === 'float32') return out;
+      const final = this.cast(out, dtype);
+      this.dispose(out);
+      return final;
+    }
+    if (x.dtype !== 'float32') {
+      const f = this.cast(x, 'float32');
+      const out = this.castHalf(f, dtype);
+      this.dispose(f);
+      return out;
+    }
+    const out = this.alloc(x.length, dtype, 'cast');
+    this.run('half_cast', HALF_CAST_WGSL, { MODE: HALF_CAST_MODES.pack, HALF_FORMAT: HALF_FORMATS[dtype as HalfDType] },
+      [this.buf(x, 'cast'), out.buffer], new Uniforms().u32(x.length).u32(0).u32(0).u32(0), grid1d(Math.ceil(x.length / 2)));
     return out;
   }
 
@@ -305,6 +349,18 @@ export class WebGpuBackend implements Backend {
   matmul(a: Storage, b: Storage, batch: number, M: number, K: number, N: number,
     transA: boolean, transB: boolean, aBatchStride: number, bBatchStride: number): Storage {
     const out = this.alloc(batch * M * N, 'float32', 'matmul');
+    if (isHalf(b.dtype)) {
+      // a 16-bit weight shared by the batch, read and decoded per element (matmul-half.wgsl.ts)
+      if (bBatchStride !== 0 && batch > 1) throw new Error(`webgpu matmul: a 16-bit operand must be one weight shared by the batch (got ${batch} matrices)`);
+      if (batch > MAX_GROUPS_PER_DIM) throw new Error(`webgpu matmul: batch ${batch} exceeds ${MAX_GROUPS_PER_DIM}`);
+      const { buffer, format } = this.half(b, 'matmul');
+      const u = new Uniforms().u32(M).u32(N).u32(K).u32(aBatchStride);
+      if (batch * M * N > 0) {
+        this.run('matmul_half', MATMUL_HALF_WGSL, { TRANS_A: transA ? 1 : 0, TRANS_B: transB ? 1 : 0, HALF_FORMAT: format },
+          [this.f32(a, 'matmul'), buffer, out.buffer], u, [Math.ceil(N / 64), Math.min(M, MAX_GROUPS_PER_DIM), batch]);
+      }
+      return out;
+    }
     encodeMatmul(this.ctx, this.f32(a, 'matmul'), this.f32(b, 'matmul'), out.buffer, { batch, M, K, N, transA, transB, aBatchStride, bBatchStride });
     return out;
   }
@@ -313,6 +369,11 @@ export class WebGpuBackend implements Backend {
   gatherRows(table: Storage, V: number, D: number, ids: Storage, n: number): Storage {
     const out = this.alloc(n * D, 'float32', 'gatherRows');
     const u = new Uniforms().u32(n).u32(D).u32(V).u32(0);
+    if (isHalf(table.dtype)) {
+      const { buffer, format } = this.half(table, 'gatherRows');
+      this.run('gather_half', GATHER_HALF_WGSL, { HALF_FORMAT: format }, [buffer, this.i32(ids, 'gatherRows'), out.buffer], u, grid1d(n * D));
+      return out;
+    }
     this.run('rows', ROWS_WGSL, { SCATTER: 0 }, [this.f32(table, 'gatherRows'), this.i32(ids, 'gatherRows'), out.buffer], u, grid1d(n * D));
     return out;
   }
