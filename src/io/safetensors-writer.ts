@@ -19,7 +19,7 @@ import fs from "node:fs";
 import nodePath from "node:path";
 import { openAtomic, writeFileAtomic } from "./atomic.js";
 import { float32ToHalf } from "../tensor/half.js";
-import type { RawTensor } from "./safetensors.js";
+import { setOwn, show, type RawTensor } from "./safetensors.js";
 
 /** Dtypes this writer produces. */
 export type WriteDtype = "F64" | "F32" | "I32" | "BF16" | "F16";
@@ -42,21 +42,6 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 function fail(where: string, message: string): never {
   throw new Error(`safetensors: ${where}: ${message}`);
-}
-
-/** obj[key] = value as an own data property (safe for names like "__proto__"). */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-function show(value: unknown): string {
-  let s: string;
-  try {
-    s = JSON.stringify(value) ?? String(value);
-  } catch {
-    s = String(value);
-  }
-  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
 /** A tensor's place in the file: its byte range in the data section. */

@@ -69,7 +69,7 @@ function fail(source: string, message: string): never {
 }
 
 /** Short printable form of an arbitrary JSON value for error messages. */
-function show(value: unknown): string {
+export function show(value: unknown): string {
   let s: string;
   try {
     s = JSON.stringify(value) ?? String(value);
@@ -80,7 +80,7 @@ function show(value: unknown): string {
 }
 
 /** obj[key] = value as an own data property (safe for names like "__proto__"). */
-function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
+export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
