@@ -1,7 +1,7 @@
 // Real-scale benchmark: a BLT-1B-shaped checkpoint (HF BltConfig() defaults: 4.63B parameters with the entropy
 // model, 3.07B of them in the 3000012 x 1024 hash table) in bfloat16, loaded and run the way `blt generate` runs
 // it (loadBltCheckpoint with hashTables 'auto', then generateCached, greedy). Reported per device:
-//   load ms       openCheckpoint + buildBlt (headers, shape checks, every tensor read into 16-bit storage; the
+//   load ms       openCheckpoint + bltFromCheckpoint (headers, shape checks, every tensor read into 16-bit storage; the
 //                 hash table stays in the file)
 //   first step ms the prompt "my name is" and the first byte
 //   ms / byte     each further byte: (t(N bytes) - t(1 byte)) / (N - 1), two fresh generations (on WebGPU after
