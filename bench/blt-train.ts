@@ -17,12 +17,13 @@
 // Run alone: `npm run build && node dist/bench/blt-train.js [--device cpu|webgpu] [--steps N] [--threads N]
 // [--config FILE]`.
 // With BLT_CPU_PROFILE=1 the CPU backend times every kernel by name and a table is printed after the steps
-// (see src/backend/cpu/cpu-backend.ts); the profile adds a little overhead, so take bytes/s from a plain run.
+// (see src/backend/cpu/profiler.ts); the profile adds a little overhead, so take bytes/s from a plain run.
 
 import '../src/index.js'; // the Node entry: installs the CPU backend (worker_threads, BLT_CPU_PROFILE) and Dawn
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { cpuProfile } from '../src/backend/cpu/cpu-backend.js';
+import { cpuProfile } from '../src/backend/cpu/profiler.js';
+import '../src/backend/cpu/cpu-backend.js'; // registers the CPU backend
 import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
 import { initBlt } from '../src/blt/checkpoint.js';
 import { smallConfig, type BltConfig } from '../src/blt/config.js';

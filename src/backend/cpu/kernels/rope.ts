@@ -1,0 +1,39 @@
+// Rotary position embedding (RoPE, Su et al. 2021) on x [B, T, H, Dh], rotating each interleaved pair
+// (x_{2t}, x_{2t+1}) of every head by the angle pos_i · ω_t, ω_t = θ^(-2t/Dh):
+//
+//   x'_{2t} = x_{2t} cos - x_{2t+1} sin,   x'_{2t+1} = x_{2t} sin + x_{2t+1} cos
+//
+// `inverse` rotates by the negative angle (the backward of the rotation is its inverse).
+
+import type { FloatArray } from '../../../tensor/dtype.js';
+
+/** out = RoPE(x) with positions pos [T]; `float32` rounds the angle table as HF's float32 tensors do. */
+export function rope(x: FloatArray, B: number, T: number, H: number, Dh: number, pos: Int32Array, theta: number,
+  inverse: boolean, float32: boolean, out: FloatArray): void {
+  const half = Dh / 2;
+  // For float32 tensors the angle table is rounded to float32 at each step, as HF computes it (inv_freq,
+  // pos * inv_freq, cos and sin are float32 tensors); float64 tensors keep full precision.
+  const r = float32 ? Math.fround : (v: number): number => v;
+  const cos = new Float64Array(T * half), sin = new Float64Array(T * half);
+  for (let t = 0; t < half; t++) {
+    const omega = r(1 / Math.pow(theta, (2 * t) / Dh));
+    for (let i = 0; i < T; i++) {
+      const ang = r(pos[i] * omega);
+      cos[i * half + t] = r(Math.cos(ang));
+      sin[i * half + t] = (inverse ? -1 : 1) * r(Math.sin(ang));
+    }
+  }
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < T; i++) {
+      for (let h = 0; h < H; h++) {
+        const base = ((b * T + i) * H + h) * Dh;
+        for (let t = 0; t < half; t++) {
+          const c = cos[i * half + t], s = sin[i * half + t];
+          const x0 = x[base + 2 * t], x1 = x[base + 2 * t + 1];
+          out[base + 2 * t] = x0 * c - x1 * s;
+          out[base + 2 * t + 1] = x0 * s + x1 * c;
+        }
+      }
+    }
+  }
+}
