@@ -1,12 +1,13 @@
 // Tests for the kernel choice in src/backend/cpu/kernels/wasm/matmul-dispatch.ts: float32 products go to the wasm
 // SIMD kernel (same bits as matmulBatchedWasm), anything with a float64 operand to the JS kernel (same bits as
-// matmulBatched), and the switch setWasmMatmul(false) sends float32 back to the JS kernel. Bit equality is the
+// matmulBatched), and the switch setWasmKernels(false) sends float32 back to the JS kernel. Bit equality is the
 // right check here: the dispatcher must call exactly one of the two kernels, each deterministic.
 
 import { afterEach, describe, expect, it } from 'vitest';
 import { matmulBatched } from '../../../src/backend/cpu/kernels/matmul.js';
+import { setWasmKernels, wasmKernelsActive } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import {
-  matmulBatchedAuto, setWasmMatmul, wasmMatmulActive,
+  matmulBatchedAuto,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-dispatch.js';
 import { matmulBatchedWasm } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
 
@@ -21,13 +22,13 @@ function random(n: number, seed: number, f64: boolean): Float32Array | Float64Ar
 }
 
 describe('matmulBatchedAuto', () => {
-  afterEach(() => setWasmMatmul(true));
+  afterEach(() => setWasmKernels(true));
   // K = 300 makes float32 and float64 accumulation differ in the last bits for almost every element, so the
   // bit-equality checks below can tell the two kernels apart (asserted, not assumed).
   const batch = 2, M = 7, K = 300, N = 10;
 
   it('sends float32 to the wasm kernel and float64 to the JS kernel', () => {
-    expect(wasmMatmulActive()).toBe(true);
+    expect(wasmKernelsActive()).toBe(true);
     const a = random(batch * M * K, 1, false) as Float32Array, b = random(K * N, 2, false) as Float32Array;
     const auto = new Float32Array(batch * M * N), wasm = new Float32Array(batch * M * N);
     const js = new Float32Array(batch * M * N);
@@ -44,9 +45,9 @@ describe('matmulBatchedAuto', () => {
     expect(auto64).toEqual(js64);
   });
 
-  it('setWasmMatmul(false) sends float32 to the JS kernel', () => {
-    setWasmMatmul(false);
-    expect(wasmMatmulActive()).toBe(false);
+  it('setWasmKernels(false) sends float32 to the JS kernel', () => {
+    setWasmKernels(false);
+    expect(wasmKernelsActive()).toBe(false);
     const a = random(M * K, 3, false) as Float32Array, b = random(K * N, 4, false) as Float32Array;
     const auto = new Float32Array(M * N), js = new Float32Array(M * N);
     matmulBatchedAuto(a, b, auto, 1, M, K, N, false, false, 0, 0);

@@ -12,7 +12,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { matmulBatchedReference } from '../../../src/backend/cpu/kernels/matmul-reference.js';
 import { sleb128, uleb128 } from '../../../src/backend/cpu/kernels/wasm/encoder.js';
-import { matmulModuleBytes } from '../../../src/backend/cpu/kernels/wasm/matmul-module.js';
+import { kernelModuleBytes } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import {
   matmulBatchedWasm, matmulWasm, packA, packB, wasmMatmulInstance, wasmMatmulSupported, wasmMatmulUnits,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
@@ -65,11 +65,11 @@ describe('wasm encoder', () => {
     expect(() => sleb128(2 ** 31)).toThrow(/sleb128/);
   });
 
-  it('emits a module that validates and exports memory + kernel', () => {
-    const bytes = matmulModuleBytes();
+  it('emits a module that validates and exports memory + kernels, at the plain SIMD level', () => {
+    const bytes = kernelModuleBytes('simd');
     expect(WebAssembly.validate(bytes)).toBe(true);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
-    expect(exports.sort()).toEqual(['function:kernel', 'memory:memory']);
+    expect(exports.sort()).toEqual(['function:expRows', 'function:gradRows', 'function:kernel', 'function:softmaxRows', 'memory:memory']);
   });
 });
 

@@ -4,7 +4,7 @@
 // with EOS document masks and empty patches). Each step: loss -> backward -> clipGradNorm(1) -> AdamW
 // (betas 0.9/0.95, eps 1e-8, wd 0.1), three steps, same initial weights and data on both devices.
 //
-// Error model. Loss: the CPU path (here with the float64-accumulating JS matmul: setWasmMatmul(false), so the
+// Error model. Loss: the CPU path (here with the float64-accumulating JS matmul: setWasmKernels(false), so the
 // CPU is the accurate oracle this model assumes) accumulates in float64 and rounds once per op; WebGPU accumulates each
 // kernel in float32 (sums of n <= 260 terms, tree or serial: error ~ sqrt(n) u typically, n u at worst)
 // and uses WGSL exp (<= 3 + 2|x| ulp) / log (<= 2^-21 abs). Measured, each op adds about 1 u relative to
@@ -29,7 +29,7 @@ import { TransformerLayer, causalRanges, positionsTensor } from '../../../src/nn
 import { Blt } from '../../../src/blt/blt.js';
 import { tinyConfig } from '../../../src/blt/config.js';
 import { useWebGpuBackend } from './backend-setup.js';
-import { setWasmMatmul, wasmMatmulActive } from '../../../src/backend/cpu/kernels/wasm/matmul-dispatch.js';
+import { setWasmKernels, wasmKernelsActive } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import { adamwWeightBounds, maxAbs, trainSteps, type StepRecord } from './train-helpers.js';
 
 const webgpu = useWebGpuBackend();
@@ -37,8 +37,8 @@ const webgpu = useWebGpuBackend();
 // The CPU is the reference here: float64 accumulation in every kernel (the wasm matmul accumulates in float32,
 // like BLAS and like WebGPU, which would make this a comparison of two float32 implementations).
 let wasmWasOn = true;
-beforeAll(() => { wasmWasOn = wasmMatmulActive(); setWasmMatmul(false); });
-afterAll(() => setWasmMatmul(wasmWasOn));
+beforeAll(() => { wasmWasOn = wasmKernelsActive(); setWasmKernels(false); });
+afterAll(() => setWasmKernels(wasmWasOn));
 const RHO = 2e-5;
 const LOSS_REL = 1e-5;
 const STEPS = 3;

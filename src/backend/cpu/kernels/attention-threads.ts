@@ -1,6 +1,10 @@
 // Multi-threaded fused attention with a SYNCHRONOUS API (worker_threads over SharedArrayBuffer; see
 // thread-pool.ts for the pool and the blocking protocol). Same contracts as attentionForward/attentionBackward
 // in attention.ts, which this runs unchanged on each thread's share of the work.
+// Kernel choice: float32 q, k, v (and gradients) run on the WebAssembly SIMD kernels of wasm/attention-wasm.ts
+// (float32 sums) when wasm/module.ts says they are active; anything else on the float64 JS kernels of
+// attention.ts. As for matmul, the choice depends only on dtypes, never on sizes, so a row of the output does not
+// change when only the number of rows does.
 //
 // Work split: forward unit u = (batch b, query head h), owning the out/lse rows of that head; backward unit
 // u = (batch b, kv head g), owning the dq rows of g's query heads and the dk/dv rows of head g (dk/dv sum over
@@ -13,6 +17,10 @@ import { checkAttentionBackward, checkAttentionForward, attentionBackwardUnits, 
   type AttentionDims } from './attention.js';
 import type { FloatArray } from './matmul-reference.js';
 import { getCpuThreads, runJob } from './thread-pool.js';
+import { wasmAttentionBackwardUnits, wasmAttentionForwardUnits } from './wasm/attention-wasm.js';
+import { wasmKernels, wasmKernelsActive } from './wasm/module.js';
+
+const allF32 = (...xs: FloatArray[]): boolean => xs.every((x) => x instanceof Float32Array);
 
 /** Forward FLOPs (4·D per allowed query-key pair per head) below which one thread is used (as for matmul). */
 export const ATTENTION_THREAD_MIN_FLOPS = 1 << 21;
@@ -40,8 +48,18 @@ export function attentionForwardThreaded(
 ): void {
   checkAttentionForward('attentionForwardThreaded', q, k, v, kvStart, kvEnd, dims, out, lse);
   const units = dims.B * dims.Hq;
+  const wasm = allF32(q, k, v, out, lse) && wasmKernelsActive() ? wasmKernels() : null;
+  const local = (x: Record<string, FloatArray | Int32Array>, u0: number, u1: number): void => {
+    if (wasm) {
+      wasmAttentionForwardUnits(wasm, x.q as Float32Array, x.k as Float32Array, x.v as Float32Array,
+        x.kvStart as Int32Array, x.kvEnd as Int32Array, dims, x.out as Float32Array, x.lse as Float32Array, u0, u1);
+    } else {
+      attentionForwardUnits(x.q as FloatArray, x.k as FloatArray, x.v as FloatArray, x.kvStart as Int32Array,
+        x.kvEnd as Int32Array, dims, x.out as FloatArray, x.lse as FloatArray, u0, u1);
+    }
+  };
   if (!useThreads(units, kvStart, kvEnd, dims)) {
-    attentionForwardUnits(q, k, v, kvStart, kvEnd, dims, out, lse, 0, units);
+    local({ q, k, v, kvStart, kvEnd, out, lse }, 0, units);
     return;
   }
   const { qn, kn, ln, rn } = sizes(dims);
@@ -50,10 +68,7 @@ export function attentionForwardThreaded(
     kvStart: kvStart.subarray(0, rn), kvEnd: kvEnd.subarray(0, rn),
   };
   const outputs = { out: out.subarray(0, qn), lse: lse.subarray(0, ln) };
-  runJob('attentionForward', units, inputs, outputs, { ...dims }, (x, u0, u1) => {
-    attentionForwardUnits(x.q as FloatArray, x.k as FloatArray, x.v as FloatArray, x.kvStart as Int32Array,
-      x.kvEnd as Int32Array, dims, x.out as FloatArray, x.lse as FloatArray, u0, u1);
-  });
+  runJob(wasm ? 'attentionForwardWasm' : 'attentionForward', units, inputs, outputs, { ...dims }, local);
 }
 
 /** attentionBackward, split over (batch, kv head) units across the CPU thread pool when large enough. */
@@ -63,8 +78,20 @@ export function attentionBackwardThreaded(
 ): void {
   checkAttentionBackward('attentionBackwardThreaded', q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
   const units = dims.B * dims.Hkv;
+  const wasm = allF32(q, k, v, out, lse, dOut, dq, dk, dv) && wasmKernelsActive() ? wasmKernels() : null;
+  const local = (x: Record<string, FloatArray | Int32Array>, u0: number, u1: number): void => {
+    const f = (name: string): Float32Array => x[name] as Float32Array;
+    if (wasm) {
+      wasmAttentionBackwardUnits(wasm, f('q'), f('k'), f('v'), f('out'), f('lse'), f('dOut'),
+        x.kvStart as Int32Array, x.kvEnd as Int32Array, dims, f('dq'), f('dk'), f('dv'), u0, u1);
+    } else {
+      attentionBackwardUnits(x.q as FloatArray, x.k as FloatArray, x.v as FloatArray, x.out as FloatArray,
+        x.lse as FloatArray, x.dOut as FloatArray, x.kvStart as Int32Array, x.kvEnd as Int32Array, dims,
+        x.dq as FloatArray, x.dk as FloatArray, x.dv as FloatArray, u0, u1);
+    }
+  };
   if (!useThreads(units, kvStart, kvEnd, dims)) {
-    attentionBackwardUnits(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv, 0, units);
+    local({ q, k, v, out, lse, dOut, kvStart, kvEnd, dq, dk, dv }, 0, units);
     return;
   }
   const { qn, kn, ln, rn } = sizes(dims);
@@ -74,9 +101,5 @@ export function attentionBackwardThreaded(
     kvEnd: kvEnd.subarray(0, rn),
   };
   const outputs = { dq: dq.subarray(0, qn), dk: dk.subarray(0, kn), dv: dv.subarray(0, kn) };
-  runJob('attentionBackward', units, inputs, outputs, { ...dims }, (x, u0, u1) => {
-    attentionBackwardUnits(x.q as FloatArray, x.k as FloatArray, x.v as FloatArray, x.out as FloatArray,
-      x.lse as FloatArray, x.dOut as FloatArray, x.kvStart as Int32Array, x.kvEnd as Int32Array, dims,
-      x.dq as FloatArray, x.dk as FloatArray, x.dv as FloatArray, u0, u1);
-  });
+  runJob(wasm ? 'attentionBackwardWasm' : 'attentionBackward', units, inputs, outputs, { ...dims }, local);
 }

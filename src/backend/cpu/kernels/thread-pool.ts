@@ -33,8 +33,12 @@ import {
   packKeyPanels, scoreTile,
 } from './attention.js';
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
-import { matmulModuleBytes } from './wasm/matmul-module.js';
+import {
+  packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
+} from './wasm/attention-wasm.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-wasm.js';
+import { kernelModuleBytes } from './wasm/module.js';
+import { wasmSimdLevel, type WasmSimdLevel } from './wasm/simd-features.js';
 import type { KernelWorker, WorkerHost } from './worker-host.js';
 
 /** The kernel source shipped to every worker, and the job names the worker understands. */
@@ -42,12 +46,14 @@ function workerKernels(): string {
   return [
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
-    attentionBackwardUnits, packA, packB, wasmMatmulUnits,
+    attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
+    wasmAttentionForwardUnits, wasmAttentionBackwardUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
 }
 
 /** Jobs a worker can run: each receives (arrays by name, numeric/boolean params, unitStart, unitEnd). */
-export type JobName = 'matmul' | 'matmulWasm' | 'attentionForward' | 'attentionBackward';
+export type JobName = 'matmul' | 'matmulWasm' | 'attentionForward' | 'attentionBackward' | 'attentionForwardWasm'
+  | 'attentionBackwardWasm';
 
 // Shared control block layout (Int32 slots).
 const DONE = 0; // number of workers that finished the current job
@@ -65,7 +71,11 @@ function main(workerData, onMessage) {
 const ctrl = new Int32Array(workerData.ctrl);
 const errorBytes = new Uint8Array(workerData.errorBytes);
 let ap = new Float64Array(0), bp = new Float64Array(0);
-let wasm = null; // this worker's instance of the wasm SIMD matmul module (its own memory), made on first use
+let wasm = null; // this worker's instance of the wasm SIMD kernel module (its own memory), made on first use
+function kernels() {
+  if (!wasm) wasm = new WebAssembly.Instance(new WebAssembly.Module(workerData.wasmBytes), {}).exports;
+  return wasm;
+}
 function view(d) {
   return d.type === 'f64' ? new Float64Array(d.buf, d.off, d.len)
     : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
@@ -82,11 +92,16 @@ onMessage((m) => {
       ${matmulUnits.name}(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         m.unitStart, m.unitEnd, ap, bp);
     } else if (m.job === 'matmulWasm') {
-      if (!wasm) wasm = new WebAssembly.Instance(new WebAssembly.Module(workerData.wasmBytes), {}).exports;
-      ${wasmMatmulUnits.name}(wasm, x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
+      ${wasmMatmulUnits.name}(kernels(), x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionForward') {
       ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
+    } else if (m.job === 'attentionForwardWasm') {
+      ${wasmAttentionForwardUnits.name}(kernels(), x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart,
+        m.unitEnd);
+    } else if (m.job === 'attentionBackwardWasm') {
+      ${wasmAttentionBackwardUnits.name}(kernels(), x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq,
+        x.dk, x.dv, m.unitStart, m.unitEnd);
     } else if (m.job === 'attentionBackward') {
       ${attentionBackwardUnits.name}(x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq, x.dk, x.dv,
         m.unitStart, m.unitEnd);
@@ -115,6 +130,8 @@ let requestedThreads = 1;
 
 interface Pool {
   workers: KernelWorker[];
+  /** The SIMD level of the wasm module the workers were given (the pool restarts when it changes). */
+  level: WasmSimdLevel;
   ctrl: Int32Array;
   errorBytes: Uint8Array;
 }
@@ -174,14 +191,15 @@ function waitFor(ctrl: Int32Array, slot: number, target: number, timeoutMs: numb
 
 /** Starts nWorkers workers through the host; they count themselves in ctrl[READY] once running. */
 function spawnPool(h: WorkerHost, nWorkers: number): Pool {
+  const level = wasmSimdLevel();
   const ctrlBuf = new SharedArrayBuffer(4 * 4);
   const errBuf = new SharedArrayBuffer(ERROR_BYTES);
   const src = workerSource();
   const workers: KernelWorker[] = [];
   for (let w = 0; w < nWorkers; w++) {
-    workers.push(h.start(src, { ctrl: ctrlBuf, errorBytes: errBuf, wasmBytes: matmulModuleBytes() }));
+    workers.push(h.start(src, { ctrl: ctrlBuf, errorBytes: errBuf, wasmBytes: kernelModuleBytes(level) }));
   }
-  return { workers, ctrl: new Int32Array(ctrlBuf), errorBytes: new Uint8Array(errBuf) };
+  return { workers, level, ctrl: new Int32Array(ctrlBuf), errorBytes: new Uint8Array(errBuf) };
 }
 
 function startPool(h: WorkerHost, nWorkers: number): Pool {
@@ -250,6 +268,7 @@ export function runJob(
   runLocal: (views: Record<string, JobArray>, unitStart: number, unitEnd: number) => void,
 ): void {
   const threads = Math.min(requestedThreads, units);
+  if (pool && pool.level !== wasmSimdLevel()) shutdownCpuThreads(); // every thread must run the same kernels
   if (!pool && host?.startsWhileBlocked && requestedThreads > 1) pool = startPool(host, requestedThreads - 1);
   if (!pool || threads <= 1) {
     // no workers (none in this runtime, or not started yet): the whole job on this thread, same results

@@ -59,6 +59,22 @@ export const Op = {
   i32_add: 0x6a,
   i32_sub: 0x6b,
   i32_mul: 0x6c,
+  i32_and: 0x71,
+  i32_shl: 0x74,
+  i32_shr_u: 0x76,
+  i32_load: 0x28,
+  f32_load: 0x2a,
+  f32_store: 0x38,
+  i32_lt_s: 0x48,
+  i32_ne: 0x47,
+  f32_eq: 0x5b,
+  f32_gt: 0x5e,
+  f32_add: 0x92,
+  f32_div: 0x95,
+  f32_max: 0x97,
+  if: 0x04,
+  else: 0x05,
+  select: 0x1b,
 } as const;
 
 /** SIMD opcodes, emitted as 0xfd + uleb128(opcode) (fixed-width SIMD proposal, "Binary encoding"). */
@@ -66,9 +82,29 @@ export const SimdOp = {
   v128_load: 0x00,
   v128_load32_splat: 0x09,
   v128_store: 0x0b,
+  v128_const: 0x0c,
+  i32x4_splat: 0x11,
   f32x4_splat: 0x13,
+  f32x4_extract_lane: 0x1f,
+  v128_store32_lane: 0x5a,
+  i32x4_lt_s: 0x39,
+  i32x4_ge_s: 0x3f,
+  f32x4_eq: 0x41,
+  f32x4_lt: 0x43,
+  v128_and: 0x4e,
+  v128_bitselect: 0x52,
+  f32x4_nearest: 0x6a,
+  i32x4_shl: 0xab,
+  i32x4_add: 0xae,
   f32x4_add: 0xe4,
+  f32x4_sub: 0xe5,
   f32x4_mul: 0xe6,
+  f32x4_div: 0xe7,
+  f32x4_min: 0xe8,
+  f32x4_max: 0xe9,
+  i32x4_trunc_sat_f32x4_s: 0xf8,
+  /** relaxed SIMD proposal: a·b + c, fused or not at the engine's choice (one rounding where fused). */
+  f32x4_relaxed_madd: 0x105,
 } as const;
 const SIMD_PREFIX = 0xfd;
 /** Block type "no result" (Wasm §5.4.1). */
@@ -104,14 +140,70 @@ export class CodeBuilder {
   i32Add(): this { this.bytes.push(Op.i32_add); return this; }
   i32Sub(): this { this.bytes.push(Op.i32_sub); return this; }
   i32Mul(): this { this.bytes.push(Op.i32_mul); return this; }
+  i32And(): this { this.bytes.push(Op.i32_and); return this; }
+  i32Shl(): this { this.bytes.push(Op.i32_shl); return this; }
+  i32ShrU(): this { this.bytes.push(Op.i32_shr_u); return this; }
+  i32LtS(): this { this.bytes.push(Op.i32_lt_s); return this; }
+  i32Ne(): this { this.bytes.push(Op.i32_ne); return this; }
+  /** Scalar loads/stores: memarg = alignment (log2 bytes), constant byte offset. */
+  i32Load(offset = 0): this { this.bytes.push(Op.i32_load, 2, ...uleb128(offset)); return this; }
+  f32Load(offset = 0): this { this.bytes.push(Op.f32_load, 2, ...uleb128(offset)); return this; }
+  f32Store(offset = 0): this { this.bytes.push(Op.f32_store, 2, ...uleb128(offset)); return this; }
+  f32Eq(): this { this.bytes.push(Op.f32_eq); return this; }
+  f32Gt(): this { this.bytes.push(Op.f32_gt); return this; }
+  f32Add(): this { this.bytes.push(Op.f32_add); return this; }
+  f32Div(): this { this.bytes.push(Op.f32_div); return this; }
+  f32Max(): this { this.bytes.push(Op.f32_max); return this; }
+  /** if (no result) ... [else ...] end: pops an i32 condition. */
+  if(): this { this.bytes.push(Op.if, BLOCK_EMPTY); return this; }
+  else(): this { this.bytes.push(Op.else); return this; }
+  /** select: [a, b, cond] -> cond ? a : b. */
+  select(): this { this.bytes.push(Op.select); return this; }
 
   /** Memory instructions take a memarg: alignment as log2 bytes, then a constant byte offset (Wasm §5.4.6). */
   v128Load(offset: number): this { return this.simd(SimdOp.v128_load, [4, offset]); }
   v128Load32Splat(offset: number): this { return this.simd(SimdOp.v128_load32_splat, [2, offset]); }
   v128Store(offset: number): this { return this.simd(SimdOp.v128_store, [4, offset]); }
+  /** Stores lane `lane` (f32) of a v128 at address + offset. */
+  v128Store32Lane(offset: number, lane: number): this {
+    this.simd(SimdOp.v128_store32_lane, [2, offset]);
+    this.bytes.push(lane);
+    return this;
+  }
+  /** v128.const with four float32 lanes. */
+  v128ConstF32(v0: number, v1 = v0, v2 = v0, v3 = v0): this {
+    this.simd(SimdOp.v128_const);
+    this.bytes.push(...new Uint8Array(new Float32Array([v0, v1, v2, v3]).buffer));
+    return this;
+  }
+  /** v128.const with four int32 lanes. */
+  v128ConstI32(v0: number, v1 = v0, v2 = v0, v3 = v0): this {
+    this.simd(SimdOp.v128_const);
+    this.bytes.push(...new Uint8Array(new Int32Array([v0, v1, v2, v3]).buffer));
+    return this;
+  }
+  i32x4Splat(): this { return this.simd(SimdOp.i32x4_splat); }
   f32x4Splat(): this { return this.simd(SimdOp.f32x4_splat); }
+  f32x4ExtractLane(lane: number): this { this.simd(SimdOp.f32x4_extract_lane); this.bytes.push(lane); return this; }
+  i32x4LtS(): this { return this.simd(SimdOp.i32x4_lt_s); }
+  i32x4GeS(): this { return this.simd(SimdOp.i32x4_ge_s); }
+  f32x4Eq(): this { return this.simd(SimdOp.f32x4_eq); }
+  f32x4Lt(): this { return this.simd(SimdOp.f32x4_lt); }
+  v128And(): this { return this.simd(SimdOp.v128_and); }
+  /** bitselect: [a, b, mask] -> (a & mask) | (b & ~mask). */
+  v128Bitselect(): this { return this.simd(SimdOp.v128_bitselect); }
+  f32x4Nearest(): this { return this.simd(SimdOp.f32x4_nearest); }
+  i32x4Shl(): this { return this.simd(SimdOp.i32x4_shl); }
+  i32x4Add(): this { return this.simd(SimdOp.i32x4_add); }
+  i32x4TruncSatF32x4S(): this { return this.simd(SimdOp.i32x4_trunc_sat_f32x4_s); }
   f32x4Add(): this { return this.simd(SimdOp.f32x4_add); }
+  f32x4Sub(): this { return this.simd(SimdOp.f32x4_sub); }
   f32x4Mul(): this { return this.simd(SimdOp.f32x4_mul); }
+  f32x4Div(): this { return this.simd(SimdOp.f32x4_div); }
+  f32x4Min(): this { return this.simd(SimdOp.f32x4_min); }
+  f32x4Max(): this { return this.simd(SimdOp.f32x4_max); }
+  /** relaxed SIMD: [a, b, c] -> a·b + c (see SimdOp). Only valid where the engine has relaxed SIMD. */
+  f32x4RelaxedMadd(): this { return this.simd(SimdOp.f32x4_relaxed_madd); }
   /** f32.const with a float32 immediate (4 bytes little-endian). Only needed for zero here. */
   f32Const(v: number): this {
     const buf = new Uint8Array(new Float32Array([v]).buffer);

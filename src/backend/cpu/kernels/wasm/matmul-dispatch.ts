@@ -13,14 +13,15 @@
 // units gives the same bits (wasmMatmulUnits), so threading never changes results either.
 // Speed on the 2-vCPU dev VM: the wasm kernel runs ~24-38 GFLOP/s at 128-1024 on one core, the JS kernel ~4-5
 // per core; in the BLT training step the matmuls run at ~41 GFLOP/s on 2 threads.
-// The switch setWasmMatmul(false) turns the wasm path off, e.g. to compare results or timings.
+// The switch setWasmKernels(false) (module.ts) turns the wasm path off, e.g. to compare results or timings.
 
 import { checkMatmulArgs } from '../matmul.js';
 import type { FloatArray } from '../matmul-reference.js';
 import { matmulBatchedThreaded } from '../matmul-threads.js';
 import { getCpuThreads, runJob } from '../thread-pool.js';
 import { TILE_ROWS } from './matmul-module.js';
-import { matmulBatchedWasm, wasmMatmulInstance, wasmMatmulSupported, wasmMatmulUnits } from './matmul-wasm.js';
+import { matmulBatchedWasm, wasmMatmulInstance, wasmMatmulUnits } from './matmul-wasm.js';
+import { wasmKernelsActive } from './module.js';
 
 /**
  * Below this many flops (2·batch·M·N·K) the wasm kernel runs on the calling thread only (a job costs one
@@ -29,19 +30,6 @@ import { matmulBatchedWasm, wasmMatmulInstance, wasmMatmulSupported, wasmMatmulU
  */
 export const WASM_THREAD_MIN_FLOPS = 1 << 23;
 
-/** The switch: true = wasm SIMD kernel for float32 products (default), false = always the JS kernel. */
-let wasmMatmulEnabled = true;
-
-/** Turns the wasm SIMD matmul on or off for subsequent calls of matmulBatchedAuto. */
-export function setWasmMatmul(enabled: boolean): void {
-  wasmMatmulEnabled = enabled;
-}
-
-/** Whether matmulBatchedAuto uses the wasm kernel for float32 products (switch on and engine able). */
-export function wasmMatmulActive(): boolean {
-  return wasmMatmulEnabled && wasmMatmulSupported();
-}
-
 /** Batched out[p] = op(a[p]) · op(b[p]) (stride 0 broadcasts; out dense [batch, M, N]) on the chosen kernel. */
 export function matmulBatchedAuto(
   a: FloatArray, b: FloatArray, out: FloatArray,
@@ -49,7 +37,7 @@ export function matmulBatchedAuto(
   aBatchStride: number, bBatchStride: number,
 ): void {
   const f32 = a instanceof Float32Array && b instanceof Float32Array && out instanceof Float32Array;
-  if (!f32 || !wasmMatmulActive()) {
+  if (!f32 || !wasmKernelsActive()) {
     matmulBatchedThreaded(a, b, out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
     return;
   }

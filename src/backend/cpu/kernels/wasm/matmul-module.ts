@@ -1,27 +1,35 @@
 // The WebAssembly SIMD matmul micro-kernel, emitted instruction by instruction with encoder.ts.
 //
-//   C[i, j] = Σ_k A[i, k] · B[k, j]        over packed float32 panels, accumulated in float32 (like BLAS sgemm)
+//   C[i, j] (+)= Σ_k A[i, k] · B[k, j]     over packed float32 panels, accumulated in float32 (like BLAS sgemm)
 //
-// Exported function `kernel(ap, bp, c, K, rowBlocks, panels, ldc)` (all i32; pointers and ldc in bytes):
+// Exported function `kernel(ap, bp, c, K, rowBlocks, panels, ldc, bStride, accumulate)` (all i32; pointers, ldc
+// and bStride in bytes):
 //   ap: A packed as [rowBlocks][K][4]  (4 rows of A side by side for every k; see matmul-wasm.ts packA)
-//   bp: B packed as [panels][K][8]     (8 columns of B side by side for every k; see matmul-wasm.ts packB)
+//   bp: B packed as panels of [K][8]   (8 columns of B side by side for every k), panel jb at bp + jb·bStride
+//       (bStride = 32·K for a densely packed B; attention passes a longer stride to start at a row offset)
 //   c:  output tiles, row r of tile (ib, jb) at c + (4·ib + r)·ldc + 32·jb  (8 float32 = 32 bytes per tile row)
+//   accumulate: 0 → C = A·B, otherwise C += A·B (the tile starts from C's values instead of zero).
 // Loop nest: row block ib → column panel jb → k. The 4×8 output tile is held in eight f32x4 (v128) locals,
 // acc[r][h] = C[4·ib + r, 8·jb + 4h .. 8·jb + 4h + 3]; each k step loads two vectors of B, broadcasts the four
-// values of A one at a time (v128.load32_splat), and does 8 vector multiplies + 8 vector adds (64 flops).
+// values of A one at a time (v128.load32_splat), and does 8 vector multiply-adds (64 flops). The k loop is
+// unrolled by 2 (half the loop-counter and pointer updates), with one more step when K is odd.
 // 8 accumulators + 2 B vectors + 1 A vector = 11 vector registers, which fits the 16 of SSE/AVX on x86-64
-// (a 6×8 tile, 15 registers, measured ~20% slower under V8). One core of the 2-vCPU dev VM: ~30-38 GFLOP/s
-// at 256-1024 including packing, vs ~4-5 for the JS float64 kernel.
-// (There is no fused multiply-add in baseline wasm SIMD; relaxed SIMD's is not on by default in Node 20.)
+// (a 6×8 tile, 15 registers, measured ~20% slower under V8).
+// The multiply-add is f32x4.relaxed_madd (one FMA instruction) at level 'relaxed', f32x4.mul then f32x4.add
+// at level 'simd' (simd-features.ts).
 
-import { CodeBuilder, ValType, encodeModule } from './encoder.js';
+import { CodeBuilder, ValType } from './encoder.js';
+import type { WasmSimdLevel } from './simd-features.js';
 
 /** Tile shape of the micro-kernel: rows of A per row block, columns of B per panel. */
 export const TILE_ROWS = 4;
 export const TILE_COLS = 8;
 
+/** The kernel's parameter types (all i32), in order: ap, bp, c, K, rowBlocks, panels, ldc, bStride, accumulate. */
+export const MATMUL_KERNEL_PARAMS = Array.from({ length: 9 }, () => ValType.i32);
+
 /** Emits `for (counter = 0; counter < limit; counter++) body()` as block/loop/br_if. */
-function countedLoop(f: CodeBuilder, counter: number, limit: number, body: () => void): void {
+export function countedLoop(f: CodeBuilder, counter: number, limit: number, body: () => void): void {
   f.i32Const(0).localSet(counter);            // counter = 0
   f.block();                                   // label 1: exit
   f.loop();                                    // label 0: next iteration
@@ -33,40 +41,67 @@ function countedLoop(f: CodeBuilder, counter: number, limit: number, body: () =>
   f.end();
 }
 
+/** Emits acc = a·b + acc for three v128 locals (fused at level 'relaxed'). */
+export function emitMadd(f: CodeBuilder, level: WasmSimdLevel, acc: number, a: number, b: number): void {
+  if (level === 'relaxed') f.localGet(a).localGet(b).localGet(acc).f32x4RelaxedMadd().localSet(acc);
+  else f.localGet(acc).localGet(a).localGet(b).f32x4Mul().f32x4Add().localSet(acc);
+}
+
 /** Builds the kernel's function body (see the header for the contract). */
-function buildKernel(): CodeBuilder {
-  const f = new CodeBuilder(7);
-  // Parameters 0..6.
-  const ap = 0, bp = 1, c = 2, K = 3, rowBlocks = 4, panels = 5, ldc = 6;
+export function buildMatmulKernel(level: WasmSimdLevel): CodeBuilder {
+  const f = new CodeBuilder(MATMUL_KERNEL_PARAMS.length);
+  const ap = 0, bp = 1, c = 2, K = 3, rowBlocks = 4, panels = 5, ldc = 6, bStride = 7, accumulate = 8;
   const ib = f.local(ValType.i32), jb = f.local(ValType.i32), k = f.local(ValType.i32);
   const pa = f.local(ValType.i32), pb = f.local(ValType.i32), pc = f.local(ValType.i32);
+  const pairs = f.local(ValType.i32);
   // acc[r][h]: row r of the tile, columns 4h..4h+3.
   const acc = Array.from({ length: TILE_ROWS }, () => [f.local(ValType.v128), f.local(ValType.v128)]);
   const b0 = f.local(ValType.v128), b1 = f.local(ValType.v128), av = f.local(ValType.v128);
 
+  /** One k step at byte offsets (oa, ob) from pa, pb: acc[r][h] += A[4ib + r, k] · B[k, 8jb + 4h ..]. */
+  const step = (oa: number, ob: number): void => {
+    f.localGet(pb).v128Load(ob).localSet(b0);
+    f.localGet(pb).v128Load(ob + 16).localSet(b1);
+    for (let r = 0; r < TILE_ROWS; r++) {
+      f.localGet(pa).v128Load32Splat(oa + 4 * r).localSet(av);
+      emitMadd(f, level, acc[r][0], av, b0);
+      emitMadd(f, level, acc[r][1], av, b1);
+    }
+  };
+  /** pc = c + 4·ib·ldc + 32·jb: the tile's top-left. */
+  const tileAddress = (): void => {
+    f.localGet(c).localGet(ib).i32Const(TILE_ROWS).i32Mul().localGet(ldc).i32Mul().i32Add()
+      .localGet(jb).i32Const(32).i32Mul().i32Add().localSet(pc);
+  };
+
+  // pairs = K >> 1 (the unrolled iterations)
+  f.localGet(K).i32Const(1).i32ShrU().localSet(pairs);
   countedLoop(f, ib, rowBlocks, () => {
     countedLoop(f, jb, panels, () => {
-      // acc = 0
+      tileAddress();
+      // acc = accumulate ? C tile : 0
+      f.localGet(accumulate).if();
+      for (let r = 0; r < TILE_ROWS; r++) {
+        f.localGet(pc).localGet(ldc).i32Const(r).i32Mul().i32Add().v128Load(0).localSet(acc[r][0]);
+        f.localGet(pc).localGet(ldc).i32Const(r).i32Mul().i32Add().v128Load(16).localSet(acc[r][1]);
+      }
+      f.else();
       for (const row of acc) for (const v of row) f.f32Const(0).f32x4Splat().localSet(v);
-      // pa = ap + ib·K·16 (this row block's [K][4] float32), pb = bp + jb·K·32 (this panel's [K][8] float32)
+      f.end();
+      // pa = ap + ib·K·16 (this row block's [K][4] float32), pb = bp + jb·bStride (this panel's [K][8] float32)
       f.localGet(ap).localGet(ib).localGet(K).i32Mul().i32Const(4 * TILE_ROWS).i32Mul().i32Add().localSet(pa);
-      f.localGet(bp).localGet(jb).localGet(K).i32Mul().i32Const(32).i32Mul().i32Add().localSet(pb);
-      countedLoop(f, k, K, () => {
-        // b0 = B[k, 8jb .. 8jb+3], b1 = B[k, 8jb+4 .. 8jb+7]
-        f.localGet(pb).v128Load(0).localSet(b0);
-        f.localGet(pb).v128Load(16).localSet(b1);
-        for (let r = 0; r < TILE_ROWS; r++) {
-          // av = splat(A[4ib + r, k]); acc[r][h] += av · b_h
-          f.localGet(pa).v128Load32Splat(4 * r).localSet(av);
-          f.localGet(acc[r][0]).localGet(av).localGet(b0).f32x4Mul().f32x4Add().localSet(acc[r][0]);
-          f.localGet(acc[r][1]).localGet(av).localGet(b1).f32x4Mul().f32x4Add().localSet(acc[r][1]);
-        }
-        f.localGet(pa).i32Const(4 * TILE_ROWS).i32Add().localSet(pa); // next k: 4 float32 of A
-        f.localGet(pb).i32Const(32).i32Add().localSet(pb); // next k: 8 float32 of B
+      f.localGet(bp).localGet(jb).localGet(bStride).i32Mul().i32Add().localSet(pb);
+      countedLoop(f, k, pairs, () => {
+        step(0, 0);
+        step(16, 32);
+        f.localGet(pa).i32Const(32).i32Add().localSet(pa); // next 2 k: 2·4 float32 of A
+        f.localGet(pb).i32Const(64).i32Add().localSet(pb); // next 2 k: 2·8 float32 of B
       });
-      // pc = c + 4·ib·ldc + 32·jb: the tile's top-left; store the 4 rows, ldc bytes apart.
-      f.localGet(c).localGet(ib).i32Const(TILE_ROWS).i32Mul().localGet(ldc).i32Mul().i32Add()
-        .localGet(jb).i32Const(32).i32Mul().i32Add().localSet(pc);
+      // the last step when K is odd
+      f.localGet(K).i32Const(1).i32And().if();
+      step(0, 0);
+      f.end();
+      // store the 4 rows of the tile, ldc bytes apart
       for (let r = 0; r < TILE_ROWS; r++) {
         f.localGet(pc).localGet(acc[r][0]).v128Store(0);
         f.localGet(pc).localGet(acc[r][1]).v128Store(16);
@@ -75,10 +110,4 @@ function buildKernel(): CodeBuilder {
     });
   });
   return f;
-}
-
-/** The module's bytes: exported memory (1 page to start; the caller grows it) and the exported `kernel`. */
-export function matmulModuleBytes(): Uint8Array<ArrayBuffer> {
-  const i32 = ValType.i32;
-  return encodeModule([{ name: 'kernel', params: [i32, i32, i32, i32, i32, i32, i32], code: buildKernel() }], 1);
 }

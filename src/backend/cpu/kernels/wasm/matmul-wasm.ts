@@ -16,28 +16,13 @@
 // Inputs and output must be Float32Array; wasmMatmulSupported() says whether this engine has wasm SIMD.
 
 import { checkDims, checkLength } from '../matmul-reference.js';
-import { TILE_COLS, TILE_ROWS, matmulModuleBytes } from './matmul-module.js';
+import { TILE_COLS, TILE_ROWS } from './matmul-module.js';
+import { wasmKernels, type KernelInstance } from './module.js';
 
-/** The module's exports: kernel(ap, bp, c, K, rowBlocks, panels, ldc), see matmul-module.ts. */
-export interface KernelInstance {
-  memory: WebAssembly.Memory;
-  kernel: (...args: number[]) => void;
-}
-
-let instance: KernelInstance | null | undefined; // undefined: not tried yet; null: wasm SIMD unavailable
-
-/** The compiled kernel, or null when this engine lacks WebAssembly SIMD (compiled once, synchronously). */
+/** The compiled kernels of this thread, or null when this engine lacks WebAssembly SIMD. */
 export function wasmMatmulInstance(): KernelInstance | null {
-  if (instance !== undefined) return instance;
   if (TILE_ROWS !== 4 || TILE_COLS !== 8) throw new Error('matmul-wasm: pack routines assume a 4×8 tile');
-  instance = null;
-  if (typeof WebAssembly === 'undefined') return instance;
-  const bytes = matmulModuleBytes();
-  if (!WebAssembly.validate(bytes)) return instance;
-  const inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
-  const e = inst.exports as unknown as KernelInstance;
-  instance = { memory: e.memory, kernel: e.kernel };
-  return instance;
+  return wasmKernels();
 }
 
 /** True when the wasm SIMD kernel can run here (otherwise callers should use the JS kernel). */
@@ -105,8 +90,7 @@ export function packB(
  * Self-contained (references only packA and packB) so that a worker thread can run its source text.
  */
 export function wasmMatmulUnits(
-  wasm: { memory: WebAssembly.Memory; kernel: (...args: number[]) => void },
-  a: Float32Array, b: Float32Array, out: Float32Array,
+  wasm: KernelInstance, a: Float32Array, b: Float32Array, out: Float32Array,
   M: number, K: number, N: number, transA: boolean, transB: boolean,
   aBatchStride: number, bBatchStride: number, unitStart: number, unitEnd: number,
 ): void {
@@ -141,7 +125,7 @@ export function wasmMatmulUnits(
     for (let g0 = 0; g0 < panels; g0 += groupPanels) {
       const count = Math.min(groupPanels, panels - g0);
       // Tiles (row blocks blockStart..blockEnd-1) × (panels g0..g0+count-1), written to C from column 8·g0.
-      wasm.kernel(4 * apOff, 4 * (bpOff + g0 * K * TC), 4 * (cOff + g0 * TC), K, blocks, count, 4 * ldc);
+      wasm.kernel(4 * apOff, 4 * (bpOff + g0 * K * TC), 4 * (cOff + g0 * TC), K, blocks, count, 4 * ldc, 4 * K * TC, 0);
     }
     // Copy the valid rows and columns of C to out[p, 4·blockStart ..].
     const i0 = blockStart * TR, rows = Math.min(M, blockEnd * TR) - i0;

@@ -1,0 +1,210 @@
+// Fused attention on WebAssembly SIMD for float32 (forward and backward), the fast version of
+// ../attention-reference.ts (the readable oracle) beside the float64 JS kernel ../attention.ts. Same contract:
+//
+//   s_tj = scale · q_t · k_j  for kvStart[t] ≤ j < kvEnd[t];  out_t = Σ_j softmax_j(s_t)_j · v_j;  lse_t = log Σ_j exp(s_tj)
+//   backward: p_tj = exp(s_tj - lse_t), D_t = dO_t·out_t, dS_tj = p_tj (dO_t·v_j - D_t),
+//             dq_t = scale Σ_j dS_tj k_j,  dk_j = scale Σ_t dS_tj q_t,  dv_j = Σ_t p_tj dO_t
+//
+// Tiling: queries are taken in blocks of up to QB = 32 rows (a multiple of 4). For a block, the keys it may see
+// are the union [lo, hi) of its rows' ranges, widened to multiples of 8; the block's scores S [rows][n] (n =
+// hi8 - lo8 ≤ Tk, at most 32·Tk floats: no [Tq, Tk] matrix) are computed by the 4×8 matmul micro-kernel
+// (matmul-module.ts), and masked per row inside the wasm row functions (attention-module.ts). A block is exact,
+// not online: its full score rows fit in memory, so the softmax is taken once, without rescaling.
+//   forward, per block:  S = Q·Kᵀ → softmaxRows (P = softmax of scale·S, masked) → O = P·V
+//   backward, per block: S = Q·Kᵀ, dP = dO·Vᵀ → gradRows (P, dS) → dQ = scale·dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO
+// Operands are packed into wasm memory as the micro-kernel expects: A operands as [rows/4][K][4], B operands as
+// panels of 8 columns [⌈N/8⌉][K][8]. K and V are packed once per (batch, kv head): as key panels (8 keys side by
+// side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K).
+// Everything is float32 (sums too), like the wasm matmul: see spec/backend/cpu/wasm-attention.spec.ts for the
+// error model the tests check.
+//
+// Work units are those of ../attention.ts: forward u = (batch b, query head h), backward u = (batch b, kv head g),
+// each computed entirely by one thread, so any split over threads gives the same bits. The two *Units functions
+// and the pack helpers are self-contained (they call only each other and the wasm exports): thread-pool.ts ships
+// their source text to the workers.
+
+import type { AttentionDims } from '../attention-reference.js';
+import type { KernelInstance } from './module.js';
+
+/** mem[off + (jp·D + d)·8 + c] = x[row 8·jp + c, d], rows j < Tk at base + j·stride (0 for j ≥ Tk8 padding). */
+export function packKeyPanels8(x: Float32Array, base: number, stride: number, Tk: number, D: number,
+  mem: Float32Array, off: number): void {
+  const panels = (Tk + 7) >> 3;
+  mem.fill(0, off, off + panels * D * 8);
+  for (let j = 0; j < Tk; j++) {
+    const row = base + j * stride, o = off + (j >> 3) * D * 8 + (j & 7);
+    for (let d = 0; d < D; d++) mem[o + d * 8] = x[row + d];
+  }
+}
+
+/** mem[off + (dp·ld + j)·8 + c] = x[row j, 8·dp + c] for j < rows (0 past D): 8 dims of each row side by side. */
+export function packDimPanels8(x: Float32Array, base: number, stride: number, rows: number, ld: number, D: number,
+  mem: Float32Array, off: number): void {
+  const panels = (D + 7) >> 3;
+  mem.fill(0, off, off + panels * ld * 8);
+  for (let j = 0; j < rows; j++) {
+    const row = base + j * stride;
+    for (let d = 0; d < D; d++) mem[off + ((d >> 3) * ld + j) * 8 + (d & 7)] = x[row + d];
+  }
+}
+
+/** mem[off + ((r>>2)·D + d)·4 + (r&3)] = x[row r, d] for r < rows, 0 for rows ≤ r < rows4: the A-operand layout. */
+export function packRowsA(x: Float32Array, base: number, stride: number, rows: number, rows4: number, D: number,
+  mem: Float32Array, off: number): void {
+  mem.fill(0, off, off + rows4 * D);
+  for (let r = 0; r < rows; r++) {
+    const row = base + r * stride, o = off + (r >> 2) * D * 4 + (r & 3);
+    for (let d = 0; d < D; d++) mem[o + d * 4] = x[row + d];
+  }
+}
+
+/** The forward for units [unitStart, unitEnd), u = (b = ⌊u / Hq⌋, h = u mod Hq). Writes out and lse rows of (b, h). */
+export function wasmAttentionForwardUnits(
+  wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, kvStart: Int32Array, kvEnd: Int32Array,
+  dims: AttentionDims, out: Float32Array, lse: Float32Array, unitStart: number, unitEnd: number,
+): void {
+  const { Tq, Tk, Hq, Hkv, D, scale } = dims;
+  const QB = 32; // query rows per block (a multiple of 4)
+  const group = Hq / Hkv;
+  const Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  // wasm memory layout, in float32 units
+  const kpOff = 0;                          // K as key panels [Tk8/8][D][8]
+  const vpOff = kpOff + Tk8 * D;            // V as dim panels [D8/8][Tk8][8]
+  const qpOff = vpOff + D8 * Tk8;           // the block's Q rows as A [QB/4][D][4]
+  const sOff = qpOff + QB * D;              // scores, then probabilities [rows][n]
+  const ppOff = sOff + QB * Tk8;            // P as A [rows/4][n][4]
+  const oOff = ppOff + QB * Tk8;            // O = P·V [rows][D8]
+  const rangesOff = oOff + QB * D8;         // int32 (start, end) per row
+  const mlOff = rangesOff + 2 * QB;         // float32 (m, l) per row
+  const bytes = 4 * (mlOff + 2 * QB);
+  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
+  let packedBase = -1;
+  for (let u = unitStart; u < unitEnd; u++) {
+    const b = Math.floor(u / Hq), h = u - b * Hq, g = Math.floor(h / group);
+    const kvBase = (b * Tk * Hkv + g) * D; // key j of head g starts at kvBase + j·Hkv·D
+    if (kvBase !== packedBase) {
+      packKeyPanels8(k, kvBase, Hkv * D, Tk, D, mem, kpOff);
+      packDimPanels8(v, kvBase, Hkv * D, Tk, Tk8, D, mem, vpOff);
+      packedBase = kvBase;
+    }
+    for (let t0 = 0; t0 < Tq; t0 += QB) {
+      const rows = Math.min(QB, Tq - t0), rows4 = (rows + 3) & ~3;
+      let lo = Tk, hi = 0;
+      for (let r = 0; r < rows4; r++) {
+        const st = r < rows ? kvStart[b * Tq + t0 + r] : 0, en = r < rows ? kvEnd[b * Tq + t0 + r] : 0;
+        memI[rangesOff + 2 * r] = st;
+        memI[rangesOff + 2 * r + 1] = en;
+        if (en > st) { if (st < lo) lo = st; if (en > hi) hi = en; }
+      }
+      const qo = ((b * Tq + t0) * Hq + h) * D; // row r of the block at qo + r·Hq·D
+      if (hi <= lo) { // every row of the block sees no key: out = 0, lse = -∞
+        for (let r = 0; r < rows; r++) {
+          out.fill(0, qo + r * Hq * D, qo + r * Hq * D + D);
+          lse[(b * Hq + h) * Tq + t0 + r] = -Infinity;
+        }
+        continue;
+      }
+      const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8;
+      packRowsA(q, qo, Hq * D, rows, rows4, D, mem, qpOff);
+      // S [rows4][n] = Q·Kᵀ over key panels lo8/8 .. ; then P; then O [rows4][D8] = P·V over keys lo8 ..
+      wasm.kernel(4 * qpOff, 4 * (kpOff + (lo8 >> 3) * D * 8), 4 * sOff, D, rows4 >> 2, n >> 3, 4 * n, 32 * D, 0);
+      wasm.softmaxRows(4 * sOff, n, rows4, lo8, 4 * rangesOff, scale, 4 * ppOff, 4 * mlOff);
+      wasm.kernel(4 * ppOff, 4 * (vpOff + lo8 * 8), 4 * oOff, n, rows4 >> 2, D8 >> 3, 4 * D8, 32 * Tk8, 0);
+      for (let r = 0; r < rows; r++) {
+        out.set(mem.subarray(oOff + r * D8, oOff + r * D8 + D), qo + r * Hq * D);
+        const m = mem[mlOff + 2 * r], l = mem[mlOff + 2 * r + 1];
+        lse[(b * Hq + h) * Tq + t0 + r] = l > 0 ? m + Math.log(l) : -Infinity;
+      }
+    }
+  }
+}
+
+/**
+ * The backward for units [unitStart, unitEnd), u = (b = ⌊u / Hkv⌋, kv head g = u mod Hkv): the dq rows of g's
+ * query heads and the dk, dv rows of head g (summed over the group in float32 accumulators, written once).
+ */
+export function wasmAttentionBackwardUnits(
+  wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, out: Float32Array, lse: Float32Array,
+  dOut: Float32Array, kvStart: Int32Array, kvEnd: Int32Array, dims: AttentionDims,
+  dq: Float32Array, dk: Float32Array, dv: Float32Array, unitStart: number, unitEnd: number,
+): void {
+  const { Tq, Tk, Hq, Hkv, D, scale } = dims;
+  const QB = 32;
+  const group = Hq / Hkv;
+  const Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  const kpOff = 0;                          // K as key panels [Tk8/8][D][8]  (B of S = Q·Kᵀ)
+  const vkOff = kpOff + Tk8 * D;            // V as key panels                 (B of dP = dO·Vᵀ)
+  const kdOff = vkOff + Tk8 * D;            // K as dim panels [D8/8][Tk8][8]  (B of dQ = dS·K)
+  const dkOff = kdOff + D8 * Tk8;           // Σ dSᵀ·Q  [Tk8][D8]
+  const dvOff = dkOff + Tk8 * D8;           // Σ Pᵀ·dO  [Tk8][D8]
+  const qaOff = dvOff + Tk8 * D8;           // Q block as A [QB/4][D][4]
+  const daOff = qaOff + QB * D;             // dO block as A
+  const qbOff = daOff + QB * D;             // Q block as B panels [D8/8][rows4][8]  (B of dK)
+  const dbOff = qbOff + QB * D8;            // dO block as B panels                  (B of dV)
+  const sOff = dbOff + QB * D8;             // S [rows][n]
+  const dpOff = sOff + QB * Tk8;            // dP [rows][n]
+  const dsaOff = dpOff + QB * Tk8;          // dS as A [rows/4][n][4]
+  const dstOff = dsaOff + QB * Tk8;         // dSᵀ as A [n/4][rows][4]
+  const ptOff = dstOff + QB * Tk8;          // Pᵀ as A [n/4][rows][4]
+  const dqOff = ptOff + QB * Tk8;           // dS·K [rows][D8]
+  const rangesOff = dqOff + QB * D8;        // int32 (start, end) per row
+  const lsedOff = rangesOff + 2 * QB;       // float32 (lse, D) per row
+  const bytes = 4 * (lsedOff + 2 * QB);
+  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
+  for (let u = unitStart; u < unitEnd; u++) {
+    const b = Math.floor(u / Hkv), g = u - b * Hkv;
+    const kvBase = (b * Tk * Hkv + g) * D;
+    packKeyPanels8(k, kvBase, Hkv * D, Tk, D, mem, kpOff);
+    packKeyPanels8(v, kvBase, Hkv * D, Tk, D, mem, vkOff);
+    packDimPanels8(k, kvBase, Hkv * D, Tk, Tk8, D, mem, kdOff);
+    mem.fill(0, dkOff, dvOff + Tk8 * D8);
+    for (let h = g * group; h < (g + 1) * group; h++) {
+      for (let t0 = 0; t0 < Tq; t0 += QB) {
+        const rows = Math.min(QB, Tq - t0), rows4 = (rows + 3) & ~3;
+        const qo = ((b * Tq + t0) * Hq + h) * D;
+        let lo = Tk, hi = 0;
+        for (let r = 0; r < rows4; r++) {
+          const valid = r < rows;
+          const st = valid ? kvStart[b * Tq + t0 + r] : 0, en = valid ? kvEnd[b * Tq + t0 + r] : 0;
+          memI[rangesOff + 2 * r] = st;
+          memI[rangesOff + 2 * r + 1] = en;
+          if (en > st) { if (st < lo) lo = st; if (en > hi) hi = en; }
+          let Dt = 0; // D_r = dO_r · out_r
+          if (valid) for (let d = 0, o = qo + r * Hq * D; d < D; d++) Dt += dOut[o + d] * out[o + d];
+          mem[lsedOff + 2 * r] = valid ? lse[(b * Hq + h) * Tq + t0 + r] : -Infinity;
+          mem[lsedOff + 2 * r + 1] = Dt;
+        }
+        if (hi <= lo) {
+          for (let r = 0; r < rows; r++) dq.fill(0, qo + r * Hq * D, qo + r * Hq * D + D);
+          continue;
+        }
+        const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8;
+        packRowsA(q, qo, Hq * D, rows, rows4, D, mem, qaOff);
+        packRowsA(dOut, qo, Hq * D, rows, rows4, D, mem, daOff);
+        packDimPanels8(q, qo, Hq * D, rows, rows4, D, mem, qbOff);
+        packDimPanels8(dOut, qo, Hq * D, rows, rows4, D, mem, dbOff);
+        const kOff = (lo8 >> 3) * D * 8, rb = rows4 >> 2;
+        wasm.kernel(4 * qaOff, 4 * (kpOff + kOff), 4 * sOff, D, rb, n >> 3, 4 * n, 32 * D, 0);  // S = Q·Kᵀ
+        wasm.kernel(4 * daOff, 4 * (vkOff + kOff), 4 * dpOff, D, rb, n >> 3, 4 * n, 32 * D, 0); // dP = dO·Vᵀ
+        wasm.gradRows(4 * sOff, 4 * dpOff, n, rows4, lo8, 4 * rangesOff, scale, 4 * lsedOff, 4 * dsaOff, 4 * dstOff,
+          4 * ptOff);
+        wasm.kernel(4 * dsaOff, 4 * (kdOff + lo8 * 8), 4 * dqOff, n, rb, D8 >> 3, 4 * D8, 32 * Tk8, 0); // dS·K
+        wasm.kernel(4 * dstOff, 4 * qbOff, 4 * (dkOff + lo8 * D8), rows4, n >> 2, D8 >> 3, 4 * D8, 32 * rows4, 1);
+        wasm.kernel(4 * ptOff, 4 * dbOff, 4 * (dvOff + lo8 * D8), rows4, n >> 2, D8 >> 3, 4 * D8, 32 * rows4, 1);
+        for (let r = 0; r < rows; r++) {
+          const o = qo + r * Hq * D, src = dqOff + r * D8;
+          for (let d = 0; d < D; d++) dq[o + d] = scale * mem[src + d];
+        }
+      }
+    }
+    for (let j = 0; j < Tk; j++) {
+      const o = kvBase + j * Hkv * D;
+      for (let d = 0; d < D; d++) {
+        dk[o + d] = scale * mem[dkOff + j * D8 + d];
+        dv[o + d] = mem[dvOff + j * D8 + d];
+      }
+    }
+  }
+}

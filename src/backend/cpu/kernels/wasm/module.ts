@@ -1,0 +1,72 @@
+// The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts), the attention
+// row functions (attention-module.ts) and the elementwise ones (elementwise-module.ts) sharing one exported memory, built for the SIMD level that
+// simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
+// per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
+
+import { encodeModule } from './encoder.js';
+import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
+import { EXP_ROWS_PARAMS, buildExpRows } from './elementwise-module.js';
+import { MATMUL_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
+import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
+
+/** The module's exports (see matmul-module.ts and attention-module.ts for each function's contract). */
+export interface KernelInstance {
+  memory: WebAssembly.Memory;
+  kernel: (ap: number, bp: number, c: number, K: number, rowBlocks: number, panels: number, ldc: number,
+    bStride: number, accumulate: number) => void;
+  softmaxRows: (s: number, n: number, rows: number, lo: number, ranges: number, scale: number, pp: number,
+    ml: number) => void;
+  gradRows: (s: number, dp: number, n: number, rows: number, lo: number, ranges: number, scale: number,
+    lseD: number, dsA: number, dsT: number, pT: number) => void;
+  expRows: (src: number, dst: number, n: number) => void;
+}
+
+const bytesByLevel = new Map<WasmSimdLevel, Uint8Array<ArrayBuffer>>();
+
+/** The module's bytes for a SIMD level (default: the detected one). */
+export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8Array<ArrayBuffer> {
+  let bytes = bytesByLevel.get(level);
+  if (!bytes) {
+    bytes = encodeModule([
+      { name: 'kernel', params: MATMUL_KERNEL_PARAMS, code: buildMatmulKernel(level) },
+      { name: 'softmaxRows', params: SOFTMAX_ROWS_PARAMS, code: buildSoftmaxRows(level) },
+      { name: 'gradRows', params: GRAD_ROWS_PARAMS, code: buildGradRows(level) },
+      { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildExpRows(level) },
+    ], 1);
+    bytesByLevel.set(level, bytes);
+  }
+  return bytes;
+}
+
+const instances = new Map<WasmSimdLevel, KernelInstance | null>();
+
+/** This thread's instance for the current SIMD level, or null when the engine lacks WebAssembly SIMD. */
+export function wasmKernels(): KernelInstance | null {
+  const level = wasmSimdLevel();
+  if (instances.has(level)) return instances.get(level)!;
+  let inst: KernelInstance | null = null;
+  if (typeof WebAssembly !== 'undefined') {
+    const bytes = kernelModuleBytes(level);
+    if (WebAssembly.validate(bytes)) {
+      inst = new WebAssembly.Instance(new WebAssembly.Module(bytes), {}).exports as unknown as KernelInstance;
+    }
+  }
+  instances.set(level, inst);
+  return inst;
+}
+
+/** The switch: true = float32 matmul and attention run on these kernels (default), false = the JS kernels. */
+let enabled = true;
+
+/**
+ * Turns the WebAssembly kernels on or off for float32 matmul and attention (off: the float64-accumulating JS
+ * kernels, e.g. where the CPU serves as the accurate oracle of a test, or to compare timings).
+ */
+export function setWasmKernels(on: boolean): void {
+  enabled = on;
+}
+
+/** Whether float32 matmul and attention use the wasm kernels (switch on and engine able). */
+export function wasmKernelsActive(): boolean {
+  return enabled && wasmKernels() !== null;
+}
