@@ -25,6 +25,8 @@ import { pathToFileURL } from 'node:url';
 import { cpuProfile } from '../src/backend/cpu/profiler.js';
 import '../src/backend/cpu/cpu-backend.js'; // registers the CPU backend
 import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
+import { enableRelaxedSimd } from '../src/backend/cpu/kernels/wasm/node-flags.js';
+import { wasmSimdLevel } from '../src/backend/cpu/kernels/wasm/simd-features.js';
 import { initBlt } from '../src/blt/checkpoint.js';
 import { smallConfig, type BltConfig } from '../src/blt/config.js';
 import { loadBltConfigFile } from '../src/blt/config-file.js';
@@ -178,8 +180,9 @@ function parseArgs(argv: string[]): BltTrainBenchOptions {
 
 async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
+  await enableRelaxedSimd(); // before any kernel module is built (src/backend/cpu/kernels/wasm/node-flags.ts)
   const threads = opts.device === 'cpu' ? ` (${opts.threads ?? getCpuThreads()} CPU thread(s) for matmul/attention)` : '';
-  console.log(`# BLT training step, batch ${BATCH} x ${SEQ} bytes, device ${opts.device}${threads}`);
+  console.log(`# BLT training step, batch ${BATCH} x ${SEQ} bytes, device ${opts.device}${threads}, wasm kernels at SIMD level '${wasmSimdLevel()}'`);
   const r = await benchBltTrain({
     ...opts,
     onStep: (s, ms, loss, cpuMs) => console.log(`${s < 0 ? 'warm-up' : `step ${s}`}: ${ms.toFixed(0)} ms ` +

@@ -1,6 +1,8 @@
-// CPU benchmarks (tinybench): matmul GFLOP/s for the reference triple loop, the fast packed 4×4 kernel on one
-// thread, its worker-thread version, and the WebAssembly SIMD kernel (1 thread and threaded); fused attention
-// forward and backward time.
+// CPU benchmarks (tinybench): matmul GFLOP/s for the reference triple loop, the fast packed 4×4 JS kernel on one
+// thread and threaded, and the WebAssembly SIMD kernel (1 thread and threaded, with relaxed-SIMD FMA and without
+// where the engine has it); fused attention forward and backward (JS float64 kernels and the wasm float32 ones).
+// The peer, TensorFlow.js's wasm backend (tfjs-peer.ts), is timed in the same run, its rounds interleaved
+// with ours (timeInterleaved).
 //
 // FLOP counts: matmul 2·batch·M·N·K. Attention counts only the (query, key) pairs the mask allows ("pairs"):
 // forward 4·D per pair per head (q·k and p·v), backward 10·D (recomputed q·k, dO·v, and the dq, dk, dv updates),
@@ -15,7 +17,10 @@ import { attentionBackwardThreaded, attentionForwardThreaded } from '../src/back
 import { matmulBatched } from '../src/backend/cpu/kernels/matmul.js';
 import { matmulBatchedReference, type FloatArray } from '../src/backend/cpu/kernels/matmul-reference.js';
 import { matmulBatchedThreaded } from '../src/backend/cpu/kernels/matmul-threads.js';
-import { getCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
+import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
+import { setWasmKernels } from '../src/backend/cpu/kernels/wasm/module.js';
+import { setWasmSimdLevel, wasmSimdLevel, type WasmSimdLevel } from '../src/backend/cpu/kernels/wasm/simd-features.js';
+import { tfjsAttention, tfjsMatmul, tfjsWasm } from './tfjs-peer.js';
 import { matmulBatchedWasm } from '../src/backend/cpu/kernels/wasm/matmul-wasm.js';
 import { matmulBatchedAuto } from '../src/backend/cpu/kernels/wasm/matmul-dispatch.js';
 
@@ -72,7 +77,49 @@ async function timeIt(name: string, fn: () => void, expectedMs: number): Promise
   return result.latency.p50;
 }
 
-async function benchMatmul(quick: boolean): Promise<BenchRow[]> {
+/** Median of a list of numbers. */
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[s.length >> 1] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+}
+
+/** One variant of a case: its name, threads, the call to time, FLOPs and a setup run before each timing. */
+interface Variant { variant: string; threads: number; fn: () => void; flops: number; denseFlops?: number; setup?: () => void }
+
+/**
+ * Times every variant of a case in `rounds` interleaved rounds (A B C, A B C, ...) and keeps each variant's
+ * median over the rounds, so that a burst of load from other processes hits all variants alike.
+ */
+async function timeInterleaved(section: string, shape: string, variants: Variant[], rounds: number,
+  guessGflops: (v: Variant) => number): Promise<BenchRow[]> {
+  const ms = variants.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    for (const [i, v] of variants.entries()) {
+      v.setup?.();
+      ms[i].push(await timeIt(`${section} ${v.variant} ${shape}`, v.fn, v.flops / guessGflops(v) / 1e6));
+    }
+  }
+  setWasmSimdLevel(null);
+  setWasmKernels(true);
+  return variants.map((v, i) => {
+    const m = median(ms[i]);
+    return {
+      section, variant: v.variant, shape, ms: m, flops: v.flops, gflops: v.flops / m / 1e6, threads: v.threads,
+      ...(v.denseFlops !== undefined ? { denseGflops: v.denseFlops / m / 1e6 } : {}),
+    };
+  });
+}
+
+/** The wasm variants: at the detected level, and at plain SIMD too when the detected one is 'relaxed'. */
+function wasmLevels(): { level: WasmSimdLevel; name: string }[] {
+  setWasmSimdLevel(null);
+  const detected = wasmSimdLevel();
+  return detected === 'relaxed'
+    ? [{ level: 'relaxed', name: 'wasm relaxed-simd' }, { level: 'simd', name: 'wasm simd' }]
+    : [{ level: 'simd', name: 'wasm simd' }];
+}
+
+async function benchMatmul(quick: boolean, t: TfjsLoad): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const threads = getCpuThreads();
   const cases: Array<{ batch: number; n: number }> = quick
@@ -85,25 +132,29 @@ async function benchMatmul(quick: boolean): Promise<BenchRow[]> {
     const out: FloatArray = new Float32Array(batch * n * n);
     const flops = 2 * batch * n * n * n;
     const shape = batch === 1 ? `${n}x${n}x${n}` : `${batch}x[${n}x${n}x${n}]`;
-    const variants: Array<[string, number, () => void, number]> = [
-      ['reference', 1, () => matmulBatchedReference(a, b, out, batch, n, n, n, false, false, n * n, n * n), 0.5],
-      ['fast 1 thread', 1, () => matmulBatched(a, b, out, batch, n, n, n, false, false, n * n, n * n), 4],
-      [`threaded x${threads}`, threads,
-        () => matmulBatchedThreaded(a, b, out, batch, n, n, n, false, false, n * n, n * n), 4 * threads],
-      // WebAssembly SIMD (float32 accumulation, like BLAS): what the CPU backend uses for float32 tensors
-      ['wasm simd 1 thread', 1, () => matmulBatchedWasm(a, b, out, batch, n, n, n, false, false, n * n, n * n), 30],
-      [`wasm simd x${threads}`, threads,
-        () => matmulBatchedAuto(a, b, out, batch, n, n, n, false, false, n * n, n * n), 30 * threads],
+    const variants: Variant[] = [
+      { variant: 'reference', threads: 1, fn: () => matmulBatchedReference(a, b, out, batch, n, n, n, false, false, n * n, n * n), flops },
+      { variant: 'JS fast 1 thread', threads: 1, fn: () => matmulBatched(a, b, out, batch, n, n, n, false, false, n * n, n * n), flops },
+      { variant: `JS x${threads}`, threads, fn: () => matmulBatchedThreaded(a, b, out, batch, n, n, n, false, false, n * n, n * n), flops },
     ];
-    for (const [variant, t, fn, guessGflops] of variants) {
-      const ms = await timeIt(`matmul ${variant} ${shape}`, fn, flops / guessGflops / 1e6);
-      rows.push({ section: 'cpu matmul', variant, shape, ms, flops, gflops: flops / ms / 1e6, threads: t });
+    // WebAssembly SIMD (float32 accumulation, like BLAS): what the CPU backend uses for float32 tensors
+    for (const { level, name } of wasmLevels()) {
+      const setup = () => setWasmSimdLevel(level);
+      variants.push(
+        { variant: `${name} 1 thread`, threads: 1, setup, fn: () => matmulBatchedWasm(a, b, out, batch, n, n, n, false, false, n * n, n * n), flops },
+        { variant: `${name} x${threads}`, threads, setup, fn: () => matmulBatchedAuto(a, b, out, batch, n, n, n, false, false, n * n, n * n), flops },
+      );
     }
+    const peer = t.tf && batch === 1 ? tfjsMatmul(t.tf, a, b, n) : null;
+    if (peer) variants.push({ variant: 'tfjs-wasm 1 thread', threads: 1, fn: peer.run, flops });
+    rows.push(...await timeInterleaved('cpu matmul', shape, variants, quick ? 1 : 3,
+      (v) => (v.variant === 'reference' ? 0.5 : v.variant.startsWith('JS') ? 4 * v.threads : 30 * v.threads)));
+    peer?.dispose();
   }
   return rows;
 }
 
-async function benchAttention(quick: boolean): Promise<BenchRow[]> {
+async function benchAttention(quick: boolean, t: TfjsLoad): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const H = 4, D = 64;
   const threads = getCpuThreads();
@@ -118,33 +169,44 @@ async function benchAttention(quick: boolean): Promise<BenchRow[]> {
     const pairs = (H * T * (T + 1)) / 2;
     const dense = 4 * H * T * T * D;
     const shape = `T=${T} H=${H} D=${D} causal`;
-    const fwd = () => attentionForward(q, k, v, kvStart, kvEnd, dims, out, lse);
-    const bwd = () => attentionBackward(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
-    const fwdT = () => attentionForwardThreaded(q, k, v, kvStart, kvEnd, dims, out, lse);
-    const bwdT = () => attentionBackwardThreaded(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
-    fwd();
-    const variants: Array<[string, number, () => void, number, number]> = [
-      ['forward', 1, fwd, 4 * pairs * D, dense],
-      ['backward', 1, bwd, 10 * pairs * D, 2.5 * dense],
-      ['forward+backward', 1, () => { fwd(); bwd(); }, 14 * pairs * D, 3.5 * dense],
-      [`forward threaded x${threads}`, threads, fwdT, 4 * pairs * D, dense],
-      [`backward threaded x${threads}`, threads, bwdT, 10 * pairs * D, 2.5 * dense],
-      [`forward+backward threaded x${threads}`, threads, () => { fwdT(); bwdT(); }, 14 * pairs * D, 3.5 * dense],
+    // JS kernels (float64 sums) called directly; the dispatcher (attention-threads.ts) runs wasm for float32
+    const fwdJs = () => attentionForward(q, k, v, kvStart, kvEnd, dims, out, lse);
+    const bwdJs = () => attentionBackward(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
+    const fwd = () => attentionForwardThreaded(q, k, v, kvStart, kvEnd, dims, out, lse);
+    const bwd = () => attentionBackwardThreaded(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
+    const F = 4 * pairs * D, Bf = 10 * pairs * D;
+    const variants: Variant[] = [
+      { variant: 'JS forward 1 thread', threads: 1, fn: fwdJs, flops: F, denseFlops: dense },
+      { variant: 'JS backward 1 thread', threads: 1, fn: bwdJs, flops: Bf, denseFlops: 2.5 * dense },
     ];
-    for (const [variant, t, fn, flops, denseFlops] of variants) {
-      const ms = await timeIt(`attention ${variant} ${shape}`, fn, flops / (3e6 * t));
-      rows.push({
-        section: 'cpu attention', variant, shape, ms, flops, gflops: flops / ms / 1e6, threads: t,
-        denseGflops: denseFlops / ms / 1e6,
-      });
+    for (const { level, name } of wasmLevels()) {
+      for (const th of [1, threads]) {
+        const setup = () => { setWasmSimdLevel(level); setCpuThreads(th); };
+        variants.push(
+          { variant: `${name} forward x${th}`, threads: th, setup, fn: fwd, flops: F, denseFlops: dense },
+          { variant: `${name} backward x${th}`, threads: th, setup, fn: bwd, flops: Bf, denseFlops: 2.5 * dense },
+        );
+      }
     }
+    const peer = t.tf ? tfjsAttention(t.tf, q, k, v, H, T, D) : null;
+    if (peer) variants.push({ variant: 'tfjs-wasm ops forward 1 thread', threads: 1, setup: () => setCpuThreads(threads), fn: peer.run, flops: F, denseFlops: dense });
+    rows.push(...await timeInterleaved('cpu attention', shape, variants, quick ? 1 : 3,
+      (x) => (x.variant.startsWith('JS') ? 3 : 20 * x.threads)));
+    setCpuThreads(threads);
+    peer?.dispose();
   }
   return rows;
 }
 
+type TfjsLoad = Awaited<ReturnType<typeof tfjsWasm>>;
+
 /** Runs the CPU benchmarks; `quick` keeps to small sizes (for CI). */
 export async function benchCpu(opts: { quick: boolean }): Promise<BenchRow[]> {
-  return [...(await benchMatmul(opts.quick)), ...(await benchAttention(opts.quick))];
+  const t = await tfjsWasm();
+  console.log(t.tf ? `tfjs-wasm ${t.tf.version_core}: one thread, SIMD ${t.simd ? 'on' : 'off'}`
+    : `tfjs-wasm: not run: ${t.why}`);
+  console.log(`wasm kernels: ${wasmSimdLevel() === 'relaxed' ? 'relaxed SIMD (f32x4.relaxed_madd)' : 'plain SIMD (no relaxed SIMD in this engine)'}`);
+  return [...(await benchMatmul(opts.quick, t)), ...(await benchAttention(opts.quick, t))];
 }
 
 /** Machine description recorded next to the rows. */

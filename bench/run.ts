@@ -8,6 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { benchCpu, cpuInfo, type BenchRow } from './cpu.js';
 import { benchWebGpu } from './webgpu.js';
+import { enableRelaxedSimd } from '../src/backend/cpu/kernels/wasm/node-flags.js';
 import { benchBltTrain, PYTORCH_CPU_BYTES_PER_SECOND, BATCH, SEQ } from './blt-train.js';
 import { benchScale } from './scale.js';
 
@@ -56,14 +57,19 @@ async function benchTrain(opts: { quick: boolean }): Promise<BenchRow[]> {
   return rows;
 }
 
-// Published pure-JS CPU figures (TensorFlow.js CPU backend, one core) we compare against.
-const TFJS_MATMUL_512_GFLOPS = 0.61;
-const TFJS_ATTENTION_T1024_GFLOPS = 0.32;
+/**
+ * fp32 peak (TFLOP/s, dense, no tensor cores) of the GPUs the benchmark knows by adapter name, for the
+ * "% of fp32 peak" column; --peak-tflops overrides it. From NVIDIA's data sheets: H100 SXM and H200 SXM 67,
+ * H100 PCIe 51, H200 NVL 60.
+ */
+const GPU_FP32_PEAK_TFLOPS: [RegExp, number][] = [
+  [/H200.*NVL/i, 60], [/H200/i, 67], [/H100.*PCIe/i, 51], [/H100/i, 67],
+];
 
 interface Args {
   quick: boolean;
   json: string | null;
-  /** fp32 peak of the GPU in TFLOP/s, to report the fraction of peak the matmul reaches (H100 SXM: ~67). */
+  /** fp32 peak of the GPU in TFLOP/s, to report the fraction of peak the matmul reaches (see GPU_FP32_PEAK_TFLOPS). */
   peakTflops: number | null;
   only: string | null;
 }
@@ -110,7 +116,7 @@ function printDeviceComparison(rows: BenchRow[], peakTflops: number | null): voi
     const attShapes = [...new Set(rows.filter((r) => r.section === 'webgpu attention' && r.variant === dir).map((r) => r.shape))];
     for (const shape of attShapes) {
       // the CPU's fastest plain `forward` / `backward` row (1 thread or threaded), not `forward+backward`
-      const same = new RegExp(`^${dir}( threaded x\\d+)?$`);
+      const same = new RegExp(`^wasm (relaxed-simd|simd) ${dir} x\\d+$`);
       const c = best('cpu attention', shape, (r) => same.test(r.variant)), g = best('webgpu attention', shape, (r) => r.variant === dir);
       if (!g) continue;
       table.push({
@@ -149,28 +155,37 @@ function printTable(rows: BenchRow[]): void {
   }
 }
 
+/** The ratio table against TensorFlow.js's wasm backend (XNNPACK, SIMD, one thread), measured in this run. */
 function printComparison(rows: BenchRow[]): void {
-  const mm = rows.find((r) => r.section === 'cpu matmul' && r.variant === 'fast 1 thread' && r.shape === '512x512x512');
-  const mmT = rows.find((r) => r.section === 'cpu matmul' && r.variant.startsWith('threaded') && r.shape === '512x512x512');
-  const mmW = rows.find((r) => r.section === 'cpu matmul' && r.variant === 'wasm simd 1 thread' && r.shape === '512x512x512');
-  const att = rows.find((r) => r.section === 'cpu attention' && r.variant === 'forward' && r.shape.startsWith('T=1024 '));
-  const attT = rows.find((r) => r.section === 'cpu attention' && r.variant.startsWith('forward threaded')
-    && r.shape.startsWith('T=1024 '));
-  if (!mm && !att) return;
-  console.log('\n## vs TensorFlow.js pure-JS CPU backend (one core)');
-  const vs = (r: BenchRow, tfjs: number) => `${r.gflops.toFixed(2)} GFLOP/s = ${(r.gflops / tfjs).toFixed(1)}x tfjs (${tfjs})`;
-  if (mm) console.log(`matmul 512, 1 thread: ${vs(mm, TFJS_MATMUL_512_GFLOPS)}`);
-  if (mmT) console.log(`matmul 512, ${mmT.threads} threads: ${vs(mmT, TFJS_MATMUL_512_GFLOPS)}`);
-  if (mmW) console.log(`matmul 512, WebAssembly SIMD, 1 thread: ${vs(mmW, TFJS_MATMUL_512_GFLOPS)}`);
-  for (const r of [att, attT]) {
-    if (!r) continue;
-    console.log(`attention forward T=1024, ${r.threads} thread(s): ${vs(r, TFJS_ATTENTION_T1024_GFLOPS)} `
-      + `(allowed causal pairs only; dense-equivalent ${r.denseGflops?.toFixed(2)} GFLOP/s)`);
+  const find = (section: string, shape: string, re: RegExp): BenchRow | undefined =>
+    rows.filter((r) => r.section === section && r.shape === shape && re.test(r.variant)).sort((x, y) => x.ms - y.ms)[0];
+  const table: Record<string, string | number>[] = [];
+  for (const n of [256, 512, 1024]) {
+    const shape = `${n}x${n}x${n}`;
+    const peer = find('cpu matmul', shape, /^tfjs-wasm/);
+    if (!peer) continue;
+    for (const re of [/^wasm .* 1 thread$/, /^wasm .* x\d+$/]) {
+      const ours = find('cpu matmul', shape, re);
+      if (ours) table.push({ op: `matmul ${n}`, ours: `${ours.variant}`, 'ours ms': +ours.ms.toFixed(2), 'tfjs-wasm ms': +peer.ms.toFixed(2), 'speed-up': +(peer.ms / ours.ms).toFixed(2) });
+    }
   }
+  for (const T of [256, 512, 1024]) {
+    const shape = `T=${T} H=4 D=64 causal`;
+    const peer = find('cpu attention', shape, /^tfjs-wasm/);
+    if (!peer) continue;
+    for (const re of [/^wasm .* forward x1$/, /^wasm .* forward x([2-9]|\d\d+)$/]) {
+      const ours = find('cpu attention', shape, re);
+      if (ours) table.push({ op: `attention fwd T=${T}`, ours: ours.variant, 'ours ms': +ours.ms.toFixed(2), 'tfjs-wasm ms': +peer.ms.toFixed(2), 'speed-up': +(peer.ms / ours.ms).toFixed(2) });
+    }
+  }
+  if (table.length === 0) return;
+  console.log('\n## vs TensorFlow.js wasm backend (XNNPACK, SIMD, 1 thread; attention in tfjs ops), same run, rounds interleaved');
+  console.table(table);
 }
 
 async function main(): Promise<void> {
   const { quick, json, peakTflops, only } = parseArgs(process.argv.slice(2));
+  await enableRelaxedSimd(); // before any kernel module is built (see src/backend/cpu/kernels/wasm/node-flags.ts)
   const info = cpuInfo();
   console.log(`# blt-ts benchmarks${quick ? ' (quick)' : ''}: ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
   const rows: BenchRow[] = [];
@@ -185,7 +200,7 @@ async function main(): Promise<void> {
   printTable(rows);
   printComparison(rows);
   const adapter = (rows.find((r) => 'device' in r) as { device?: string } | undefined)?.device ?? '';
-  printDeviceComparison(rows, peakTflops ?? (/H100/i.test(adapter) ? 67 : null));
+  printDeviceComparison(rows, peakTflops ?? GPU_FP32_PEAK_TFLOPS.find(([re]) => re.test(adapter))?.[1] ?? null);
   if (json) {
     mkdirSync(dirname(json), { recursive: true });
     writeFileSync(json, JSON.stringify({ machine: info, date: new Date().toISOString(), quick, rows }, null, 2));

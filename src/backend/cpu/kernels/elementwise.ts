@@ -8,9 +8,24 @@ import type { BinaryOp, UnaryOp } from '../../backend.js';
 import type { FloatArray } from '../../../tensor/dtype.js';
 import { broadcastStrides, sizeOf, type Shape } from '../../../tensor/shape.js';
 import { forEachBroadcast } from './broadcast.js';
+import { unaryWasm } from './wasm/elementwise-wasm.js';
+import { wasmKernels, wasmKernelsActive } from './wasm/module.js';
 
-/** out[i] = op(a[i]); one loop per op so the operation is inlined. */
+/**
+ * out[i] = op(a[i]); one loop per op so the operation is inlined. Float32 sigmoid and SiLU run on the wasm SIMD
+ * kernels instead (wasm/elementwise-wasm.ts) while those are active (the choice depends on the dtype only).
+ */
 export function unary(op: UnaryOp, a: FloatArray, out: FloatArray): void {
+  if ((op === 'sigmoid' || op === 'silu') && a instanceof Float32Array && out instanceof Float32Array
+    && wasmKernelsActive()) {
+    unaryWasm(wasmKernels()!, op, a, out);
+    return;
+  }
+  unaryReference(op, a, out);
+}
+
+/** out[i] = op(a[i]) in JS numbers (float64), rounded once on store: the readable version. */
+export function unaryReference(op: UnaryOp, a: FloatArray, out: FloatArray): void {
   const n = a.length;
   switch (op) {
     case 'exp': for (let i = 0; i < n; i++) out[i] = Math.exp(a[i]); return;

@@ -1,25 +1,47 @@
 // Elementwise WebAssembly functions, four float32 lanes at a time (emitted with encoder.ts).
 //
-// expRows(src, dst, n): dst[i] = exp(src[i]) for i < n (n a multiple of 4; byte pointers), with the inline
-// exp of exp-simd.ts. Its accuracy against Math.exp is what spec/backend/cpu/wasm-attention.spec.ts checks, and
-// the attention row functions use the same emitter.
+// expRows(src, dst, n):     dst[i] = exp(src[i])
+// sigmoidRows(src, dst, n): dst[i] = 1 / (1 + exp(-src[i]))       (in float64, two lanes at a time: rounded once,
+// siluRows(src, dst, n):    dst[i] = src[i] / (1 + exp(-src[i]))    as the JS loop rounds; a float32 version broke
+//                                                                   the 1e-5 entropy golden against HF)
+// for i < n (n a multiple of 4; byte pointers), with the inline exps of exp-simd.ts. The accuracy of that exp
+// against Math.exp is checked by spec/backend/cpu/wasm-attention.spec.ts (the attention row functions use the
+// same emitter); elementwise-wasm.ts calls these for float32 tensors.
 
 import { CodeBuilder, ValType } from './encoder.js';
-import { emitExp, expLocals } from './exp-simd.js';
+import { emitExp, emitExp64, expLocals } from './exp-simd.js';
 import type { WasmSimdLevel } from './simd-features.js';
 
 export const EXP_ROWS_PARAMS = [ValType.i32, ValType.i32, ValType.i32];
 
-export function buildExpRows(level: WasmSimdLevel): CodeBuilder {
+/** The unary functions this module exports, by op name. */
+export type WasmUnaryOp = 'exp' | 'sigmoid' | 'silu';
+
+/** Builds `<op>Rows(src, dst, n)`: one f32x4 of src at a time through the op (see the header). */
+export function buildUnaryRows(level: WasmSimdLevel, op: WasmUnaryOp): CodeBuilder {
   const f = new CodeBuilder(EXP_ROWS_PARAMS.length);
   const src = 0, dst = 1, n = 2;
-  const i = f.local(ValType.i32), x = f.local(ValType.v128);
+  const i = f.local(ValType.i32), x = f.local(ValType.v128), e = f.local(ValType.v128);
   const t = expLocals(f);
   f.i32Const(0).localSet(i);
   f.block().loop().localGet(i).localGet(n).i32GeU().brIf(1);
   f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load(0).localSet(x);
-  emitExp(f, level, x, x, t);
-  f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(x).v128Store(0);
+  if (op === 'exp') {
+    emitExp(f, level, x, e, t);
+    f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(e).v128Store(0);
+  } else {
+    // two lanes at a time in float64, like the JS loop: e = exp(-x); sigmoid = 1 / (1 + e), silu = x / (1 + e);
+    // one rounding to float32 at the end
+    for (const half of [0, 8]) {
+      f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load64Zero(half).f64x2PromoteLowF32x4().localSet(x);
+      f.v128ConstF64(0).localGet(x).f64x2Sub().localSet(e);
+      emitExp64(f, e, e, t);
+      if (op === 'sigmoid') f.v128ConstF64(1);
+      else f.localGet(x);
+      f.localGet(e).v128ConstF64(1).f64x2Add().f64x2Div().localSet(e);
+      f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(e).f32x4DemoteF64x2Zero().v128Store64Lane(half, 0);
+    }
+  }
   f.localGet(i).i32Const(4).i32Add().localSet(i).br(0).end().end();
   return f;
 }

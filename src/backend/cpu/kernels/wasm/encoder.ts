@@ -103,6 +103,21 @@ export const SimdOp = {
   f32x4_min: 0xe8,
   f32x4_max: 0xe9,
   i32x4_trunc_sat_f32x4_s: 0xf8,
+  v128_load64_zero: 0x5d,
+  v128_store64_lane: 0x5b,
+  f32x4_demote_f64x2_zero: 0x5e,
+  f64x2_promote_low_f32x4: 0x5f,
+  f64x2_nearest: 0x94,
+  i64x2_extend_low_i32x4_s: 0xc7,
+  i64x2_shl: 0xcb,
+  i64x2_add: 0xce,
+  f64x2_add: 0xf0,
+  f64x2_sub: 0xf1,
+  f64x2_mul: 0xf2,
+  f64x2_div: 0xf3,
+  f64x2_min: 0xf4,
+  f64x2_max: 0xf5,
+  i32x4_trunc_sat_f64x2_s_zero: 0xfc,
   /** relaxed SIMD proposal: a·b + c, fused or not at the engine's choice (one rounding where fused). */
   f32x4_relaxed_madd: 0x105,
 } as const;
@@ -202,6 +217,39 @@ export class CodeBuilder {
   f32x4Div(): this { return this.simd(SimdOp.f32x4_div); }
   f32x4Min(): this { return this.simd(SimdOp.f32x4_min); }
   f32x4Max(): this { return this.simd(SimdOp.f32x4_max); }
+  /** Loads 8 bytes into the low half of a v128 (high half zero). */
+  v128Load64Zero(offset: number): this { return this.simd(SimdOp.v128_load64_zero, [3, offset]); }
+  /** Stores the 8-byte lane `lane` of a v128. */
+  v128Store64Lane(offset: number, lane: number): this {
+    this.simd(SimdOp.v128_store64_lane, [3, offset]);
+    this.bytes.push(lane);
+    return this;
+  }
+  /** v128.const with two float64 lanes. */
+  v128ConstF64(v0: number, v1 = v0): this {
+    this.simd(SimdOp.v128_const);
+    this.bytes.push(...new Uint8Array(new Float64Array([v0, v1]).buffer));
+    return this;
+  }
+  /** v128.const with two int64 lanes (each given as a safe integer). */
+  v128ConstI64(v: number): this {
+    this.simd(SimdOp.v128_const);
+    this.bytes.push(...new Uint8Array(new BigInt64Array([BigInt(v), BigInt(v)]).buffer));
+    return this;
+  }
+  f32x4DemoteF64x2Zero(): this { return this.simd(SimdOp.f32x4_demote_f64x2_zero); }
+  f64x2PromoteLowF32x4(): this { return this.simd(SimdOp.f64x2_promote_low_f32x4); }
+  f64x2Nearest(): this { return this.simd(SimdOp.f64x2_nearest); }
+  i64x2ExtendLowI32x4S(): this { return this.simd(SimdOp.i64x2_extend_low_i32x4_s); }
+  i64x2Shl(): this { return this.simd(SimdOp.i64x2_shl); }
+  i64x2Add(): this { return this.simd(SimdOp.i64x2_add); }
+  f64x2Add(): this { return this.simd(SimdOp.f64x2_add); }
+  f64x2Sub(): this { return this.simd(SimdOp.f64x2_sub); }
+  f64x2Mul(): this { return this.simd(SimdOp.f64x2_mul); }
+  f64x2Div(): this { return this.simd(SimdOp.f64x2_div); }
+  f64x2Min(): this { return this.simd(SimdOp.f64x2_min); }
+  f64x2Max(): this { return this.simd(SimdOp.f64x2_max); }
+  i32x4TruncSatF64x2SZero(): this { return this.simd(SimdOp.i32x4_trunc_sat_f64x2_s_zero); }
   /** relaxed SIMD: [a, b, c] -> a·b + c (see SimdOp). Only valid where the engine has relaxed SIMD. */
   f32x4RelaxedMadd(): this { return this.simd(SimdOp.f32x4_relaxed_madd); }
   /** f32.const with a float32 immediate (4 bytes little-endian). Only needed for zero here. */

@@ -45,3 +45,26 @@ export function emitExp(f: CodeBuilder, level: WasmSimdLevel, x: number, out: nu
   f.localGet(out).localGet(t.n).i32x4TruncSatF32x4S().v128ConstI32(127).i32x4Add().i32Const(23).i32x4Shl()
     .f32x4Mul().localSet(out);
 }
+
+/**
+ * Emits local `out` = exp(local `x`) on two float64 lanes, for kernels that must round like the float64 JS loops
+ * (one rounding when the result is stored as float32). Same reduction with fdlibm's split of ln 2
+ * (LN2_HI has its low bits zero, so n·LN2_HI is exact), then the Taylor series of e^r to degree 10:
+ * |r| ≤ ln 2 / 2 leaves a truncation error below r¹¹/11! ≈ 2·10⁻¹³, far under float32's 6·10⁻⁸. x is clamped to
+ * [-700, 700] (no overflow; 2^n as the bits (n + 1023) << 52).
+ */
+export function emitExp64(f: CodeBuilder, x: number, out: number, t: ExpLocals): void {
+  f.localGet(x).v128ConstF64(-700).f64x2Max().v128ConstF64(700).f64x2Min().localSet(t.r);
+  f.localGet(t.r).v128ConstF64(Math.LOG2E).f64x2Mul().f64x2Nearest().localSet(t.n);
+  f.localGet(t.r).localGet(t.n).v128ConstF64(6.93147180369123816490e-01).f64x2Mul().f64x2Sub()
+    .localGet(t.n).v128ConstF64(1.90821492927058770002e-10).f64x2Mul().f64x2Sub().localSet(t.r);
+  // Horner: p = 1/10!; p = p·r + 1/k! for k = 9 .. 0
+  let fact = 1;
+  const inv: number[] = [];
+  for (let k = 0; k <= 10; k++) { if (k > 0) fact *= k; inv.push(1 / fact); }
+  f.v128ConstF64(inv[10]).localSet(t.p);
+  for (let k = 9; k >= 0; k--) f.localGet(t.p).localGet(t.r).f64x2Mul().v128ConstF64(inv[k]).f64x2Add().localSet(t.p);
+  // out = p · 2^n
+  f.localGet(t.p).localGet(t.n).i32x4TruncSatF64x2SZero().i64x2ExtendLowI32x4S().v128ConstI64(1023).i64x2Add()
+    .i32Const(52).i64x2Shl().f64x2Mul().localSet(out);
+}

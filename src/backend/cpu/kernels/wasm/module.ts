@@ -5,7 +5,7 @@
 
 import { encodeModule } from './encoder.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
-import { EXP_ROWS_PARAMS, buildExpRows } from './elementwise-module.js';
+import { EXP_ROWS_PARAMS, buildUnaryRows } from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
@@ -19,6 +19,8 @@ export interface KernelInstance {
   gradRows: (s: number, dp: number, n: number, rows: number, lo: number, ranges: number, scale: number,
     lseD: number, dsA: number, dsT: number, pT: number) => void;
   expRows: (src: number, dst: number, n: number) => void;
+  sigmoidRows: (src: number, dst: number, n: number) => void;
+  siluRows: (src: number, dst: number, n: number) => void;
 }
 
 const bytesByLevel = new Map<WasmSimdLevel, Uint8Array<ArrayBuffer>>();
@@ -31,7 +33,9 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'kernel', params: MATMUL_KERNEL_PARAMS, code: buildMatmulKernel(level) },
       { name: 'softmaxRows', params: SOFTMAX_ROWS_PARAMS, code: buildSoftmaxRows(level) },
       { name: 'gradRows', params: GRAD_ROWS_PARAMS, code: buildGradRows(level) },
-      { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildExpRows(level) },
+      { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp') },
+      { name: 'sigmoidRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'sigmoid') },
+      { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
     ], 1);
     bytesByLevel.set(level, bytes);
   }

@@ -1,0 +1,25 @@
+// Elementwise float32 kernels on WebAssembly SIMD, the fast versions of the loops in ../elementwise.ts for the
+// ops where the profile of a BLT training step says they matter: sigmoid and SiLU (SwiGLU's activation and its
+// backward), whose JS loops are dominated by Math.exp. The tensor is streamed through wasm memory in chunks of
+// CHUNK floats (copy in, one SIMD pass, copy out), so memory never grows with the tensor. Results carry the
+// inline exp's ≤ 2 ulp error plus one rounding per float32 operation (spec/backend/cpu/wasm-elementwise.spec.ts).
+
+import type { KernelInstance } from './module.js';
+import type { WasmUnaryOp } from './elementwise-module.js';
+
+/** Floats per chunk (256 KiB in, 256 KiB out). */
+const CHUNK = 1 << 16;
+
+/** out[i] = op(a[i]) for Float32Arrays on the wasm kernels. */
+export function unaryWasm(wasm: KernelInstance, op: WasmUnaryOp, a: Float32Array, out: Float32Array): void {
+  const fn = op === 'exp' ? wasm.expRows : op === 'sigmoid' ? wasm.sigmoidRows : wasm.siluRows;
+  const need = 8 * CHUNK;
+  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer);
+  for (let i = 0; i < a.length; i += CHUNK) {
+    const n = Math.min(CHUNK, a.length - i);
+    mem.set(a.subarray(i, i + n), 0);
+    fn(0, 4 * CHUNK, (n + 3) & ~3); // lanes past n read stale floats; their results are not copied out
+    out.set(mem.subarray(CHUNK, CHUNK + n), i);
+  }
+}
