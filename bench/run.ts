@@ -11,10 +11,12 @@ import { benchWebGpu } from './webgpu.js';
 import { enableRelaxedSimd } from '../src/backend/cpu/kernels/wasm/node-flags.js';
 import { benchBltTrain, PYTORCH_CPU_BYTES_PER_SECOND, BATCH, SEQ } from './blt-train.js';
 import { benchScale } from './scale.js';
+import { benchGenerate } from './generate.js';
+import { benchPatch } from './patch.js';
 
 interface Section {
   name: string;
-  run: (opts: { quick: boolean }) => Promise<BenchRow[]>;
+  run: (opts: { quick: boolean; with1b: boolean }) => Promise<BenchRow[]>;
   /** run only with --only NAME (heavy: the scale section writes and reads a 9.3 GB checkpoint) */
   onlyWhenAsked?: boolean;
 }
@@ -25,6 +27,8 @@ const sections: Section[] = [
   { name: 'cpu', run: benchCpu },
   { name: 'webgpu', run: benchWebGpu },
   { name: 'train', run: benchTrain },
+  { name: 'generate', run: benchGenerate },
+  { name: 'patch', run: benchPatch },
   { name: 'scale', run: benchScale, onlyWhenAsked: true },
 ];
 
@@ -72,12 +76,15 @@ interface Args {
   /** fp32 peak of the GPU in TFLOP/s, to report the fraction of peak the matmul reaches (see GPU_FP32_PEAK_TFLOPS). */
   peakTflops: number | null;
   only: string | null;
+  /** also the BLT-1B-shaped generation case (writes a ~9 GB checkpoint with `blt init`) */
+  with1b: boolean;
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { quick: false, json: null, peakTflops: null, only: null };
+  const a: Args = { quick: false, json: null, peakTflops: null, only: null, with1b: false };
   for (let i = 0; i < argv.length; i++) {
     if (argv[i] === '--quick') a.quick = true;
+    else if (argv[i] === '--with-1b') a.with1b = true;
     else if (argv[i] === '--json') {
       a.json = argv[++i] ?? null;
       if (!a.json) throw new Error('bench: --json needs a file name');
@@ -89,7 +96,7 @@ function parseArgs(argv: string[]): Args {
       if (!a.only || !sections.some((s) => s.name === a.only)) {
         throw new Error(`bench: --only needs one of ${sections.map((s) => s.name).join(', ')}`);
       }
-    } else throw new Error(`bench: unknown argument ${argv[i]} (expected --quick, --json FILE, --peak-tflops N, --only SECTION)`);
+    } else throw new Error(`bench: unknown argument ${argv[i]} (expected --quick, --json FILE, --peak-tflops N, --only SECTION, --with-1b)`);
   }
   return a;
 }
@@ -184,7 +191,7 @@ function printComparison(rows: BenchRow[]): void {
 }
 
 async function main(): Promise<void> {
-  const { quick, json, peakTflops, only } = parseArgs(process.argv.slice(2));
+  const { quick, json, peakTflops, only, with1b } = parseArgs(process.argv.slice(2));
   await enableRelaxedSimd(); // before any kernel module is built (see src/backend/cpu/kernels/wasm/node-flags.ts)
   const info = cpuInfo();
   console.log(`# blt-ts benchmarks${quick ? ' (quick)' : ''}: ${info.cpu}, ${info.cores} cores, Node ${info.node}`);
@@ -192,7 +199,7 @@ async function main(): Promise<void> {
   for (const section of sections) {
     if (only ? section.name !== only : section.onlyWhenAsked) continue;
     try {
-      rows.push(...(await section.run({ quick })));
+      rows.push(...(await section.run({ quick, with1b })));
     } catch (e) {
       console.log(`\n## ${section.name}: not run: ${(e as Error).message}`);
     }

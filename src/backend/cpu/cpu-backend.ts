@@ -29,6 +29,7 @@ import { rope } from './kernels/rope.js';
 import * as rows from './kernels/rows.js';
 import { logSoftmaxLast, softmaxLast } from './kernels/softmax.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
+import { invalidatePackedB } from './kernels/wasm/packed-b-cache.js';
 import { setWorkerHost } from './kernels/thread-pool.js';
 import type { WorkerHost } from './kernels/worker-host.js';
 import { castHalf, gatherRowsHalf, matmulHalfWeight } from './half-weights.js';
@@ -76,6 +77,7 @@ export const cpuBackend: Backend = {
   copyInto(dst, src) {
     if (dst.length !== src.length || dst.dtype !== src.dtype) throw new Error(`copyInto: ${src.dtype}[${src.length}] into ${dst.dtype}[${dst.length}]`);
     arr(dst).set(arr(src));
+    invalidatePackedB(arr(dst)); // dst changed in place: drop its packed matmul copies
   },
   cast(x, dtype) {
     if (isHalf(x.dtype) || isHalf(dtype)) {
@@ -238,6 +240,7 @@ export const cpuBackend: Backend = {
   // ---- optimizer (kernels/adamw.ts) ----
   adamwStep(p, g, m, v, h) {
     adamw.adamwStep(farr(p), farr(g), farr(m), farr(v), h);
+    invalidatePackedB(farr(p)); // p changed in place: drop its packed matmul copies
   },
   sumSquares(x) {
     const out = floatLike(x, 1);

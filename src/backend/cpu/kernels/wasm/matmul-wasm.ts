@@ -18,6 +18,7 @@
 import { checkDims, checkLength } from '../matmul-reference.js';
 import { TILE_COLS, TILE_ROWS } from './matmul-module.js';
 import { wasmKernels, type KernelInstance } from './module.js';
+import { cachedPackedB } from './packed-b-cache.js';
 
 /** The compiled kernels of this thread, or null when this engine lacks WebAssembly SIMD. */
 export function wasmMatmulInstance(): KernelInstance | null {
@@ -87,12 +88,14 @@ export function packB(
  * Work units [unitStart, unitEnd) of a batched float32 matmul on the wasm kernel `wasm` (its exports), where
  * unit u = (batch item ⌊u / R⌋, 4-row block u mod R), R = ⌈M/4⌉; requires K ≥ 1. Each unit's rows of out are
  * computed exactly as in a whole-matrix call, so any split of the units (e.g. over threads) gives the same bits.
+ * `packedB`, when given, is B already packed (one B for every batch item: bBatchStride = 0 or batch = 1).
  * Self-contained (references only packA and packB) so that a worker thread can run its source text.
  */
 export function wasmMatmulUnits(
   wasm: KernelInstance, a: Float32Array, b: Float32Array, out: Float32Array,
   M: number, K: number, N: number, transA: boolean, transB: boolean,
   aBatchStride: number, bBatchStride: number, unitStart: number, unitEnd: number,
+  packedB?: Float32Array | null,
 ): void {
   const TR = 4, TC = 8; // TILE_ROWS, TILE_COLS of matmul-module.ts
   const rowBlocks = Math.ceil(M / TR), panels = Math.ceil(N / TC);
@@ -118,7 +121,8 @@ export function wasmMatmulUnits(
     const blocks = blockEnd - blockStart;
     const bItem = bBatchStride === 0 ? 0 : p;
     if (bItem !== packedFor) {
-      packB(b, bItem * bBatchStride, K, N, transB, mem, bpOff);
+      if (packedB) mem.set(packedB, bpOff); // the same bits packB would write (packed-b-cache.ts)
+      else packB(b, bItem * bBatchStride, K, N, transB, mem, bpOff);
       packedFor = bItem;
     }
     packA(a, p * aBatchStride, M, K, transA, blockStart, blockEnd, mem, apOff);
@@ -159,7 +163,10 @@ export function matmulBatchedWasm(
   if (K === 0) { out.fill(0, 0, batch * M * N); return; }
   const inst = wasmMatmulInstance();
   if (!inst) throw new Error(`${op}: WebAssembly SIMD is not available in this engine`);
-  wasmMatmulUnits(inst, a, b, out, M, K, N, transA, transB, aBatchStride, bBatchStride, 0, batch * Math.ceil(M / TILE_ROWS));
+  // One B for every item: a weight, possibly packed already (packed-b-cache.ts)
+  const packedB = batch === 1 || bBatchStride === 0 ? cachedPackedB(b, 0, K, N, transB) : null;
+  wasmMatmulUnits(inst, a, b, out, M, K, N, transA, transB, aBatchStride, bBatchStride, 0, batch * Math.ceil(M / TILE_ROWS),
+    packedB);
 }
 
 /** out[M, N] = op(a) · op(b) for Float32Array operands, on the wasm SIMD kernel. */

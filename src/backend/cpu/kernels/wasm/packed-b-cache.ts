@@ -1,0 +1,47 @@
+// A cache of packed B operands (matmul-wasm.ts packB) for weights, so that a product with few rows (a generation
+// step multiplies one row by every weight matrix) does not re-pack the whole weight each call: packing a
+// [768, 256] weight costs ~100× the 1×256×768 product itself.
+//
+// Soundness: a packed copy is only valid while its source array is unchanged. In the CPU backend the only kernels
+// that write an existing storage are copyInto and adamwStep (src/backend/backend.ts), and both call
+// invalidatePackedB on the array they write. Packing is an exact copy, so whether a product used the cache never
+// changes a bit of its result.
+// Policy: an array is packed into the cache the second time it is seen as B with the same (K, N, transB), so
+// activations that are used once are never copied; entries die with their source array (WeakMap); the total is
+// capped at PACKED_B_CACHE_BYTES (further arrays are packed per call as before).
+
+import { packB } from './matmul-wasm.js';
+
+interface Entry { bOff: number; K: number; N: number; transB: boolean; packed: Float32Array | null }
+
+const entries = new WeakMap<Float32Array, Entry[]>();
+let cachedBytes = 0;
+const registry = new FinalizationRegistry<number>((n) => { cachedBytes -= n; });
+
+/** Upper bound on the bytes of packed copies held (1 GiB). */
+export const PACKED_B_CACHE_BYTES = 1 << 30;
+
+/**
+ * The packed form of b[bOff..] as [K, N] (or [N, K] if transB) in the layout of packB, from the cache, or null
+ * when it is not cached (first sight, or the cache is full): then the caller packs it itself.
+ */
+export function cachedPackedB(b: Float32Array, bOff: number, K: number, N: number, transB: boolean): Float32Array | null {
+  let list = entries.get(b);
+  if (!list) { list = []; entries.set(b, list); }
+  let e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
+  if (!e) { list.push({ bOff, K, N, transB, packed: null }); return null; } // first sight: remember only
+  if (!e.packed) {
+    const size = Math.ceil(N / 8) * 8 * K;
+    if (cachedBytes + 4 * size > PACKED_B_CACHE_BYTES) return null;
+    e.packed = new Float32Array(size);
+    packB(b, bOff, K, N, transB, e.packed, 0);
+    cachedBytes += 4 * size;
+    registry.register(e.packed, 4 * size);
+  }
+  return e.packed;
+}
+
+/** Forgets every packed copy of `b` (call after writing b in place). */
+export function invalidatePackedB(b: ArrayLike<number>): void {
+  if (b instanceof Float32Array) entries.delete(b);
+}
