@@ -23,6 +23,7 @@ import { heldOutBpb } from '../train/evaluate.js';
 import { patchingView } from '../train/patching-view.js';
 import { generateCached } from '../blt/generate.js';
 import { writeRandomCheckpoint } from '../blt/random-checkpoint.js';
+import { enableRelaxedSimd } from '../backend/cpu/kernels/wasm/node-flags.js';
 import { checkTrainGolden } from '../train/golden-train.js';
 import { checkGolden } from '../blt/golden.js';
 import { checkMetaGolden, isMetaGoldenSet } from '../blt/golden-meta.js';
@@ -386,6 +387,7 @@ function cmdBench(o: ParsedOptions): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  await enableRelaxedSimd(); // before any CPU kernel module is built (src/backend/cpu/kernels/wasm/node-flags.ts)
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     console.log(mainHelp());

@@ -27,6 +27,15 @@ export const TILE_COLS = 8;
 
 /** The kernel's parameter types (all i32), in order: ap, bp, c, K, rowBlocks, panels, ldc, bStride, accumulate. */
 export const MATMUL_KERNEL_PARAMS = Array.from({ length: 9 }, () => ValType.i32);
+/** kernelRowsA takes one more: lda, the byte distance between rows of a row-major A. */
+export const MATMUL_ROWS_KERNEL_PARAMS = Array.from({ length: 10 }, () => ValType.i32);
+
+/**
+ * How the kernel reads A: 'packed' = [rowBlocks][K][4] (the `kernel` export), 'rows' = row-major with row stride
+ * lda bytes, A[i, k] at ap + i·lda + 4k (the `kernelRowsA` export: a row-major A is used where it lies, without
+ * packing; the four rows of a block are four pointers). The order of every sum is the same in both.
+ */
+export type ALayout = 'packed' | 'rows';
 
 /** Emits `for (counter = 0; counter < limit; counter++) body()` as block/loop/br_if. */
 export function countedLoop(f: CodeBuilder, counter: number, limit: number, body: () => void): void {
@@ -48,22 +57,26 @@ export function emitMadd(f: CodeBuilder, level: WasmSimdLevel, acc: number, a: n
 }
 
 /** Builds the kernel's function body (see the header for the contract). */
-export function buildMatmulKernel(level: WasmSimdLevel): CodeBuilder {
-  const f = new CodeBuilder(MATMUL_KERNEL_PARAMS.length);
-  const ap = 0, bp = 1, c = 2, K = 3, rowBlocks = 4, panels = 5, ldc = 6, bStride = 7, accumulate = 8;
+export function buildMatmulKernel(level: WasmSimdLevel, aLayout: ALayout = 'packed'): CodeBuilder {
+  const rows = aLayout === 'rows';
+  const f = new CodeBuilder(rows ? MATMUL_ROWS_KERNEL_PARAMS.length : MATMUL_KERNEL_PARAMS.length);
+  const ap = 0, bp = 1, c = 2, K = 3, rowBlocks = 4, panels = 5, ldc = 6, bStride = 7, accumulate = 8, lda = 9;
   const ib = f.local(ValType.i32), jb = f.local(ValType.i32), k = f.local(ValType.i32);
   const pa = f.local(ValType.i32), pb = f.local(ValType.i32), pc = f.local(ValType.i32);
   const pairs = f.local(ValType.i32);
   // acc[r][h]: row r of the tile, columns 4h..4h+3.
   const acc = Array.from({ length: TILE_ROWS }, () => [f.local(ValType.v128), f.local(ValType.v128)]);
   const b0 = f.local(ValType.v128), b1 = f.local(ValType.v128), av = f.local(ValType.v128);
+  // 'rows': the four row pointers of the block (pa is row 0)
+  const pr = rows ? [pa, f.local(ValType.i32), f.local(ValType.i32), f.local(ValType.i32)] : [];
 
-  /** One k step at byte offsets (oa, ob) from pa, pb: acc[r][h] += A[4ib + r, k] · B[k, 8jb + 4h ..]. */
-  const step = (oa: number, ob: number): void => {
-    f.localGet(pb).v128Load(ob).localSet(b0);
-    f.localGet(pb).v128Load(ob + 16).localSet(b1);
+  /** One k step (the u-th of an unrolled pair) from pa, pb: acc[r][h] += A[4ib + r, k] · B[k, 8jb + 4h ..]. */
+  const step = (u: number): void => {
+    f.localGet(pb).v128Load(32 * u).localSet(b0);
+    f.localGet(pb).v128Load(32 * u + 16).localSet(b1);
     for (let r = 0; r < TILE_ROWS; r++) {
-      f.localGet(pa).v128Load32Splat(oa + 4 * r).localSet(av);
+      if (rows) f.localGet(pr[r]).v128Load32Splat(4 * u).localSet(av); // A[4ib + r, k] in row r
+      else f.localGet(pa).v128Load32Splat(16 * u + 4 * r).localSet(av); // packed: 4 rows side by side
       emitMadd(f, level, acc[r][0], av, b0);
       emitMadd(f, level, acc[r][1], av, b1);
     }
@@ -88,18 +101,27 @@ export function buildMatmulKernel(level: WasmSimdLevel): CodeBuilder {
       f.else();
       for (const row of acc) for (const v of row) f.f32Const(0).f32x4Splat().localSet(v);
       f.end();
-      // pa = ap + ib·K·16 (this row block's [K][4] float32), pb = bp + jb·bStride (this panel's [K][8] float32)
-      f.localGet(ap).localGet(ib).localGet(K).i32Mul().i32Const(4 * TILE_ROWS).i32Mul().i32Add().localSet(pa);
+      if (rows) {
+        // pr[r] = ap + (4·ib + r)·lda: the block's rows of A
+        f.localGet(ap).localGet(ib).i32Const(TILE_ROWS).i32Mul().localGet(lda).i32Mul().i32Add().localSet(pr[0]);
+        for (let r = 1; r < TILE_ROWS; r++) f.localGet(pr[r - 1]).localGet(lda).i32Add().localSet(pr[r]);
+      } else {
+        // pa = ap + ib·K·16 (this row block's [K][4] float32)
+        f.localGet(ap).localGet(ib).localGet(K).i32Mul().i32Const(4 * TILE_ROWS).i32Mul().i32Add().localSet(pa);
+      }
+      // pb = bp + jb·bStride (this panel's [K][8] float32)
       f.localGet(bp).localGet(jb).localGet(bStride).i32Mul().i32Add().localSet(pb);
       countedLoop(f, k, pairs, () => {
-        step(0, 0);
-        step(16, 32);
-        f.localGet(pa).i32Const(32).i32Add().localSet(pa); // next 2 k: 2·4 float32 of A
-        f.localGet(pb).i32Const(64).i32Add().localSet(pb); // next 2 k: 2·8 float32 of B
+        step(0);
+        step(1);
+        // next 2 k: 2·4 float32 of packed A, or 2 float32 of each row; 2·8 float32 of B
+        if (rows) for (const p of pr) f.localGet(p).i32Const(8).i32Add().localSet(p);
+        else f.localGet(pa).i32Const(32).i32Add().localSet(pa);
+        f.localGet(pb).i32Const(64).i32Add().localSet(pb);
       });
       // the last step when K is odd
       f.localGet(K).i32Const(1).i32And().if();
-      step(0, 0);
+      step(0);
       f.end();
       // store the 4 rows of the tile, ldc bytes apart
       for (let r = 0; r < TILE_ROWS; r++) {

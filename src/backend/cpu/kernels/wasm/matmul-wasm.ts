@@ -4,7 +4,8 @@
 //
 // Work is cut into units (batch item, 4-row block) like the JS kernel, so a thread pool can split it later.
 // Steps for a run of units of one batch item (the blocking of ../matmul.ts, with 4×8 tiles):
-//   1. packA: those row blocks of A (or aᵀ) copied into wasm memory as [blocks][K][4] float32 (rows ≥ M zero).
+//   1. A: those rows of A copied into wasm memory as they are (row-major, read by kernelRowsA), or for aᵀ packed
+//      by packA as [blocks][K][4] float32 (rows ≥ M zero), read by kernel.
 //   2. packB: B (or bᵀ) copied as [⌈N/8⌉][K][8] float32 (columns ≥ N zero); skipped when B is broadcast
 //      (bBatchStride = 0) and already packed.
 //   3. the column panels of B are visited in groups of ~256 KiB (fits L2); for each group the wasm kernel runs
@@ -125,11 +126,19 @@ export function wasmMatmulUnits(
       else packB(b, bItem * bBatchStride, K, N, transB, mem, bpOff);
       packedFor = bItem;
     }
-    packA(a, p * aBatchStride, M, K, transA, blockStart, blockEnd, mem, apOff);
+    // A: a row-major A is copied as it is (rows 4·blockStart .. of row stride K; the kernel reads rows past M of
+    // the last block, whose results are not copied out); a transposed one is packed into [blocks][K][4].
+    if (transA) packA(a, p * aBatchStride, M, K, transA, blockStart, blockEnd, mem, apOff);
+    else {
+      const r0 = blockStart * TR, r1 = Math.min(M, blockEnd * TR);
+      mem.set(a.subarray(p * aBatchStride + r0 * K, p * aBatchStride + r1 * K), apOff);
+    }
     for (let g0 = 0; g0 < panels; g0 += groupPanels) {
       const count = Math.min(groupPanels, panels - g0);
       // Tiles (row blocks blockStart..blockEnd-1) × (panels g0..g0+count-1), written to C from column 8·g0.
-      wasm.kernel(4 * apOff, 4 * (bpOff + g0 * K * TC), 4 * (cOff + g0 * TC), K, blocks, count, 4 * ldc, 4 * K * TC, 0);
+      const bAt = 4 * (bpOff + g0 * K * TC), cAt = 4 * (cOff + g0 * TC);
+      if (transA) wasm.kernel(4 * apOff, bAt, cAt, K, blocks, count, 4 * ldc, 4 * K * TC, 0);
+      else wasm.kernelRowsA(4 * apOff, bAt, cAt, K, blocks, count, 4 * ldc, 4 * K * TC, 0, 4 * K);
     }
     // Copy the valid rows and columns of C to out[p, 4·blockStart ..].
     const i0 = blockStart * TR, rows = Math.min(M, blockEnd * TR) - i0;

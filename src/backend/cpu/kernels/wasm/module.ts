@@ -6,7 +6,7 @@
 import { encodeModule } from './encoder.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
 import { EXP_ROWS_PARAMS, buildUnaryRows } from './elementwise-module.js';
-import { MATMUL_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
+import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
 /** The module's exports (see matmul-module.ts and attention-module.ts for each function's contract). */
@@ -14,6 +14,9 @@ export interface KernelInstance {
   memory: WebAssembly.Memory;
   kernel: (ap: number, bp: number, c: number, K: number, rowBlocks: number, panels: number, ldc: number,
     bStride: number, accumulate: number) => void;
+  /** `kernel` with A row-major: A[i, k] at ap + i·lda + 4k (bytes). */
+  kernelRowsA: (ap: number, bp: number, c: number, K: number, rowBlocks: number, panels: number, ldc: number,
+    bStride: number, accumulate: number, lda: number) => void;
   softmaxRows: (s: number, n: number, rows: number, lo: number, ranges: number, scale: number, pp: number,
     ml: number) => void;
   gradRows: (s: number, dp: number, n: number, rows: number, lo: number, ranges: number, scale: number,
@@ -31,6 +34,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
   if (!bytes) {
     bytes = encodeModule([
       { name: 'kernel', params: MATMUL_KERNEL_PARAMS, code: buildMatmulKernel(level) },
+      { name: 'kernelRowsA', params: MATMUL_ROWS_KERNEL_PARAMS, code: buildMatmulKernel(level, 'rows') },
       { name: 'softmaxRows', params: SOFTMAX_ROWS_PARAMS, code: buildSoftmaxRows(level) },
       { name: 'gradRows', params: GRAD_ROWS_PARAMS, code: buildGradRows(level) },
       { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp') },
