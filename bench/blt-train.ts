@@ -1,5 +1,5 @@
-// BLT training-step benchmark (/work/shared/bench/README.md): bytes/s of one full optimisation step of the
-// small BLT (/work/shared/bench/blt-small/config.json, 7.7M trained parameters) on a batch of 4 × 512 bytes.
+// BLT training-step benchmark (../shared/bench/README.md, beside the repository): bytes/s of one full optimisation step of the
+// small BLT (../shared/bench/blt-small/config.json, 7.7M trained parameters) on a batch of 4 × 512 bytes.
 //
 // One step = forward, mean cross-entropy over all 4·512 targets, backward, global grad-norm clip 1.0, AdamW
 // (lr 4e-4, betas 0.9/0.95, eps 1e-8, weight decay 0.1) over every parameter except the entropy model's,
@@ -23,7 +23,6 @@ import '../src/index.js'; // the Node entry: installs the CPU backend (worker_th
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { cpuProfile } from '../src/backend/cpu/profiler.js';
-import '../src/backend/cpu/cpu-backend.js'; // registers the CPU backend
 import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-pool.js';
 import { enableRelaxedSimd } from '../src/backend/cpu/kernels/wasm/node-flags.js';
 import { wasmSimdLevel } from '../src/backend/cpu/kernels/wasm/simd-features.js';

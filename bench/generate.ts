@@ -4,7 +4,8 @@
 //     not depend on the values);
 //   - a BLT-1B-shaped checkpoint, written by `blt init` (bf16, HF's BLT-1B defaults) when that command exists and
 //     --with-1b is given (it writes ~9 GB); otherwise the row says why it was not run.
-// On the CPU and, when an adapter is present, on WebGPU. Reported per case: the whole call (prefill of the
+// On the CPU and, when an adapter is present, on WebGPU (32 new bytes instead of 256 on a CPU driver such as
+// SwiftShader, where a byte takes over a second). Reported per case: the whole call (prefill of the
 // 512-byte prefix + 256 steps) over 256 bytes, and the steady per-byte cost (t(256) - t(1)) / 255, which leaves
 // the prefill out. Peer: HF transformers' `generate` on the same checkpoint, timed by bench/peers/hf-generate.py
 // (run by hand; figures in docs/benchmarks.md).
@@ -45,8 +46,7 @@ async function timeGenerate(model: Blt, newBytes: number): Promise<number> {
   return ms;
 }
 
-async function rowsFor(model: Blt, name: string, device: string, quick: boolean): Promise<BenchRow[]> {
-  const n = quick ? 32 : NEW_BYTES;
+async function rowsFor(model: Blt, name: string, device: string, n: number): Promise<BenchRow[]> {
   await timeGenerate(model, 4); // warm-up: JIT, kernel modules, pipelines
   const t1 = await timeGenerate(model, 1);
   const tn = await timeGenerate(model, n);
@@ -77,9 +77,10 @@ export async function benchGenerate(opts: { quick: boolean; with1b?: boolean }):
   // entropy patching, as a released BLT generates (the file's patch_in_forward = false serves the training bench)
   const cfg = { ...small, patching: { ...small.patching, patchInForward: true } };
   const devices: string[] = ['cpu'];
+  let cpuDriver = false; // WebGPU on SwiftShader: ~1.7 s per byte, so 32 new bytes instead of 256
   try {
     const { initWebGpu } = await import('../src/backend/webgpu/index.js');
-    await initWebGpu();
+    cpuDriver = (await initWebGpu()).ctx.isCpuDriver;
     devices.push('webgpu');
   } catch (e) {
     console.log(`generate on webgpu: not run: ${(e as Error).message}`);
@@ -87,7 +88,7 @@ export async function benchGenerate(opts: { quick: boolean; with1b?: boolean }):
   for (const device of devices) {
     const model = initBlt(cfg, 0);
     if (device !== 'cpu') model.to(device as 'webgpu');
-    rows.push(...await rowsFor(model, 'blt-small', device, opts.quick));
+    rows.push(...await rowsFor(model, 'blt-small', device, opts.quick || (device === 'webgpu' && cpuDriver) ? 32 : NEW_BYTES));
   }
   if (!hasBltInit()) {
     console.log('generate BLT-1B-shaped: not run: needs `blt init` (a random checkpoint of HF\'s BLT-1B config)');
@@ -102,7 +103,7 @@ export async function benchGenerate(opts: { quick: boolean; with1b?: boolean }):
       if (r.status !== 0) throw new Error(`blt init exited with ${r.status}`);
       for (const device of devices) {
         const model = await loadCheckpoint(join(dir, 'ckpt'), device as 'cpu');
-        rows.push(...await rowsFor(model, 'BLT-1B-shaped bf16', device, opts.quick));
+        rows.push(...await rowsFor(model, 'BLT-1B-shaped bf16', device, opts.quick || device === 'webgpu' ? 32 : NEW_BYTES));
       }
     } finally {
       rmSync(dir, { recursive: true, force: true });
