@@ -111,7 +111,7 @@ function printDeviceComparison(rows: BenchRow[], peakTflops: number | null): voi
   const table: Record<string, string | number>[] = [];
   const shapes = [...new Set(rows.filter((r) => r.section === 'webgpu matmul').map((r) => r.shape))];
   for (const shape of shapes) {
-    const c = best('cpu matmul', shape), g = best('webgpu matmul', shape);
+    const c = best('cpu matmul', shape, (r) => !r.variant.startsWith('tfjs')), g = best('webgpu matmul', shape);
     if (!g) continue;
     table.push({
       op: 'matmul', shape, 'cpu GFLOP/s': c ? +c.gflops.toFixed(2) : '-', 'webgpu GFLOP/s': +g.gflops.toFixed(2),

@@ -74,7 +74,7 @@ export async function benchWebGpu(opts: { quick: boolean }): Promise<WebGpuBench
   try {
     // ---- matmul -----------------------------------------------------------------------------------------
     // On a CPU driver 2048^3 takes minutes per run, so the full sweep stops at 1024 there.
-    const sizes = opts.quick ? [64, 128, 256] : slowDevice ? [64, 128, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048];
+    const sizes = opts.quick ? [64, 128, 256] : slowDevice ? [64, 128, 256, 512, 1024] : [64, 128, 256, 512, 1024, 2048, 4096];
     for (const n of sizes) {
       const a = filled(ctx, n * n, 1);
       const b = filled(ctx, n * n, 2);

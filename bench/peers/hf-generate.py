@@ -1,6 +1,7 @@
 """Peer timing (run by hand, never a dependency): Hugging Face transformers' `generate` (greedy) on BltForCausalLM
 with PyTorch's CPU backend, on the shapes of bench/generate.ts: a 512-byte prefix (the same deterministic text)
-and NEW new bytes, with entropy patching on. HF re-runs the whole model (entropy model included) for every new
+and NEW new bytes, with entropy patching on, use_cache=False (its KV cache does not build for BLT in transformers
+5.18). HF re-runs the whole model (entropy model included) for every new
 byte, so its per-byte time grows with the prefix. Weights are random (HF's init): the time depends on the shapes.
 
     PIP_INDEX_URL=file:///opt/pypi/simple pip install torch transformers   # local wheels, for this check only
@@ -38,12 +39,12 @@ def prefix_text(n=512):
 
 ids = torch.tensor([[1] + [b + 4 for b in prefix_text().encode()]])  # BOS + bytes + 4
 with torch.no_grad():
-    model.generate(ids, max_new_tokens=2, do_sample=False)  # warm-up
+    model.generate(ids, max_new_tokens=2, do_sample=False, use_cache=False)  # warm-up (HF: no KV cache for BLT)
     t0 = time.perf_counter()
-    out = model.generate(ids, max_new_tokens=1, do_sample=False)
+    out = model.generate(ids, max_new_tokens=1, do_sample=False, use_cache=False)
     t1 = time.perf_counter() - t0
     t0 = time.perf_counter()
-    out = model.generate(ids, max_new_tokens=a.new, do_sample=False, min_new_tokens=a.new)
+    out = model.generate(ids, max_new_tokens=a.new, do_sample=False, min_new_tokens=a.new, use_cache=False)
     tn = time.perf_counter() - t0
 steady = (tn - t1) / (a.new - 1)
 print(f"HF generate, torch {torch.__version__}, {a.threads} thread(s), {a.dtype}: 512-byte prefix + {out.shape[1] - ids.shape[1]} "
