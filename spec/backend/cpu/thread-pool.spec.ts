@@ -15,10 +15,12 @@ describe('thread-pool', () => {
   it('reports a worker failure as an Error naming the job, and recovers', () => {
     const initial = getCpuThreads();
     setCpuThreads(2);
-    let localUnits: [number, number] | null = null;
-    expect(() => runJob('no-such-job' as JobName, 4, {}, {}, {}, (_x, u0, u1) => { localUnits = [u0, u1]; }))
-      .toThrow(/no-such-job: a worker thread failed: .*unknown job no-such-job/);
-    expect(localUnits).toEqual([0, 2]); // the caller ran its own share (units 0..1 of 4) before waiting
+    const localUnits: number[] = [];
+    expect(() => runJob('no-such-job' as JobName, 4, {}, {}, {}, (_x, u0, u1) => {
+      for (let u = u0; u < u1; u++) localUnits.push(u);
+    })).toThrow(/no-such-job: a worker thread failed: .*unknown job no-such-job/);
+    // the caller claimed chunks of the 4 units (the worker refuses the job before claiming any), each once
+    expect(localUnits).toEqual([0, 1, 2, 3]);
     // the same pool still runs real jobs afterwards
     const n = 130;
     const a = Float32Array.from({ length: n * n }, (_, i) => ((i * 7) % 13) - 6);

@@ -2,8 +2,9 @@
 // are started by the runtime's WorkerHost (worker-host.ts: worker_threads in Node, Web Workers in a browser),
 // which the package entry gives to createCpuBackend; without a host every job runs on the calling thread.
 //
-// A job is "run kernel J over work units [0, U)": the units are cut into T contiguous shares, the calling thread
-// runs share 0 itself and T-1 workers run the others, all on SharedArrayBuffer views of the same arrays. Kernels
+// A job is "run kernel J over work units [0, U)": the units are cut into chunks that the calling thread and T-1
+// workers claim one after another from a shared counter (so a thread slowed down by another process on its core
+// does fewer), all on SharedArrayBuffer views of the same arrays. Kernels
 // are written so that different units write disjoint parts of the output, so no locking is needed and the result
 // does not depend on T.
 //
@@ -51,14 +52,16 @@ function workerKernels(): string {
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
 }
 
-/** Jobs a worker can run: each receives (arrays by name, numeric/boolean params, unitStart, unitEnd). */
-export type JobName = 'matmul' | 'matmulWasm' | 'attentionForward' | 'attentionBackward' | 'attentionForwardWasm'
-  | 'attentionBackwardWasm';
+/** Jobs a worker can run: each receives (arrays by name, numeric/boolean params) and claims chunks of units. */
+const JOBS = ['matmul', 'matmulWasm', 'attentionForward', 'attentionBackward', 'attentionForwardWasm',
+  'attentionBackwardWasm'] as const;
+export type JobName = (typeof JOBS)[number];
 
 // Shared control block layout (Int32 slots).
 const DONE = 0; // number of workers that finished the current job
 const READY = 1; // number of workers that have started
 const FAILED = 2; // 1 if a worker threw; its message is in the error bytes
+const NEXT = 3; // the first unit no participant has claimed yet
 const ERROR_BYTES = 1024;
 
 /** The worker script: the kernels and `main(workerData, onMessage)`, which the WorkerHost calls. */
@@ -85,28 +88,36 @@ onMessage((m) => {
     const x = {};
     for (const name in m.arrays) x[name] = view(m.arrays[name]);
     const p = m.params;
+    if (!${JSON.stringify(JOBS)}.includes(m.job)) throw new Error('unknown job ' + m.job); // before claiming any unit
+    const bState = { item: -1 }; // which batch item's B this worker's wasm memory holds, across this job's chunks
+    // claim chunks of units until none is left (dynamic work splitting: a slower thread simply takes fewer)
+    for (;;) {
+    const unitStart = Atomics.add(ctrl, ${NEXT}, m.chunk);
+    if (unitStart >= m.units) break;
+    const unitEnd = Math.min(m.units, unitStart + m.chunk);
     if (m.job === 'matmul') {
       if (ap.length < 4 * p.K) ap = new Float64Array(4 * p.K);
       const needB = p.K * 4 * ((p.N + 3) >> 2);
       if (bp.length < needB) bp = new Float64Array(needB);
       ${matmulUnits.name}(x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
-        m.unitStart, m.unitEnd, ap, bp);
+        unitStart, unitEnd, ap, bp);
     } else if (m.job === 'matmulWasm') {
       ${wasmMatmulUnits.name}(kernels(), x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
-        m.unitStart, m.unitEnd);
+        unitStart, unitEnd, null, bState);
     } else if (m.job === 'attentionForward') {
-      ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart, m.unitEnd);
+      ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, unitStart, unitEnd);
     } else if (m.job === 'attentionForwardWasm') {
-      ${wasmAttentionForwardUnits.name}(kernels(), x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, m.unitStart,
-        m.unitEnd);
+      ${wasmAttentionForwardUnits.name}(kernels(), x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, unitStart,
+        unitEnd);
     } else if (m.job === 'attentionBackwardWasm') {
       ${wasmAttentionBackwardUnits.name}(kernels(), x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq,
-        x.dk, x.dv, m.unitStart, m.unitEnd);
+        x.dk, x.dv, unitStart, unitEnd);
     } else if (m.job === 'attentionBackward') {
       ${attentionBackwardUnits.name}(x.q, x.k, x.v, x.out, x.lse, x.dOut, x.kvStart, x.kvEnd, p, x.dq, x.dk, x.dv,
-        m.unitStart, m.unitEnd);
+        unitStart, unitEnd);
     } else {
       throw new Error('unknown job ' + m.job);
+    }
     }
   } catch (e) {
     const text = String(e && e.stack ? e.stack : e);
@@ -266,6 +277,7 @@ export function runJob(
   inputs: Record<string, JobArray>, outputs: Record<string, JobArray>,
   params: Record<string, number | boolean>,
   runLocal: (views: Record<string, JobArray>, unitStart: number, unitEnd: number) => void,
+  chunk = 0,
 ): void {
   const threads = Math.min(requestedThreads, units);
   if (pool && pool.level !== wasmSimdLevel()) shutdownCpuThreads(); // every thread must run the same kernels
@@ -288,19 +300,24 @@ export function runJob(
     descs[name] = s.desc;
     views[name] = s.view;
   }
-  // Participant t runs units [bounds[t], bounds[t+1]); participant 0 is this thread.
-  const bounds: number[] = [];
-  for (let t = 0; t <= threads; t++) bounds.push(Math.round((units * t) / threads));
+  // Dynamic work splitting: every participant (this thread and the workers) claims the next `size` units from
+  // the shared counter ctrl[NEXT] until none is left, so a thread slowed down by other processes on its core
+  // takes fewer chunks instead of holding up the rest. Which thread computes a unit never changes its bits.
+  const size = chunk > 0 ? chunk : Math.max(1, Math.ceil(units / (4 * threads)));
   Atomics.store(p.ctrl, DONE, 0);
   Atomics.store(p.ctrl, FAILED, 0);
-  for (let t = 1; t < threads; t++) {
-    p.workers[t - 1].postMessage({ job, arrays: descs, params, unitStart: bounds[t], unitEnd: bounds[t + 1] });
-  }
+  Atomics.store(p.ctrl, NEXT, 0);
+  for (let t = 1; t < threads; t++) p.workers[t - 1].postMessage({ job, arrays: descs, params, units, chunk: size });
   let localError: unknown = null;
   try {
-    runLocal(views, bounds[0], bounds[1]);
+    for (;;) {
+      const u0 = Atomics.add(p.ctrl, NEXT, size);
+      if (u0 >= units) break;
+      runLocal(views, u0, Math.min(units, u0 + size));
+    }
   } catch (e) {
     localError = e;
+    Atomics.store(p.ctrl, NEXT, units); // let the workers stop early
   }
   // Always wait for the workers, so no job is still writing into the staging buffers when we return.
   waitFor(p.ctrl, DONE, threads - 1, 600000, `${job} workers to finish`);

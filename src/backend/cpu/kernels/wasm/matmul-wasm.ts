@@ -90,13 +90,15 @@ export function packB(
  * unit u = (batch item ⌊u / R⌋, 4-row block u mod R), R = ⌈M/4⌉; requires K ≥ 1. Each unit's rows of out are
  * computed exactly as in a whole-matrix call, so any split of the units (e.g. over threads) gives the same bits.
  * `packedB`, when given, is B already packed (one B for every batch item: bBatchStride = 0 or batch = 1).
+ * `bState`, when given, remembers across calls which batch item's B this instance's memory holds, so the chunks
+ * of one job that a thread claims one after another pack each B once (it must be fresh for every job).
  * Self-contained (references only packA and packB) so that a worker thread can run its source text.
  */
 export function wasmMatmulUnits(
   wasm: KernelInstance, a: Float32Array, b: Float32Array, out: Float32Array,
   M: number, K: number, N: number, transA: boolean, transB: boolean,
   aBatchStride: number, bBatchStride: number, unitStart: number, unitEnd: number,
-  packedB?: Float32Array | null,
+  packedB?: Float32Array | null, bState?: { item: number } | null,
 ): void {
   const TR = 4, TC = 8; // TILE_ROWS, TILE_COLS of matmul-module.ts
   const rowBlocks = Math.ceil(M / TR), panels = Math.ceil(N / TC);
@@ -113,7 +115,7 @@ export function wasmMatmulUnits(
   // Panels per group: ~256 KiB of packed B, re-read from L2 by every row block.
   const groupPanels = Math.max(1, Math.floor((256 * 1024) / (K * TC * 4)));
 
-  let packedFor = -1; // which batch item's B is packed
+  let packedFor = bState ? bState.item : -1; // which batch item's B is packed (kept across calls in bState)
   let u = unitStart;
   while (u < unitEnd) {
     const p = Math.floor(u / rowBlocks);
@@ -125,6 +127,7 @@ export function wasmMatmulUnits(
       if (packedB) mem.set(packedB, bpOff); // the same bits packB would write (packed-b-cache.ts)
       else packB(b, bItem * bBatchStride, K, N, transB, mem, bpOff);
       packedFor = bItem;
+      if (bState) bState.item = bItem;
     }
     // A: a row-major A is copied as it is (rows 4·blockStart .. of row stride K; the kernel reads rows past M of
     // the last block, whose results are not copied out); a transposed one is packed into [blocks][K][4].
