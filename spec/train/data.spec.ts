@@ -1,14 +1,16 @@
 // Data pipeline: loading (file, folder, glob, raw bytes), held-out split, batches with shifted targets,
-// seeded and resumable order, patch lengths from entropies (spec §7.2).
+// seeded and resumable order, and the patch lengths training asks the model for.
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
 import fs from 'node:fs';
 import os from 'node:os';
 import nodePath from 'node:path';
 import {
-  BatchStream, corpusFromTexts, evalBatches, globToRegExp, loadCorpus, patchLengthsForBatch, splitHeldOut,
+  BatchStream, corpusFromTexts, evalBatches, globToRegExp, loadCorpus, splitHeldOut,
 } from '../../src/train/data.js';
-import { TEXTS } from './fixtures.js';
+import '../../src/index.js';
+import { Blt } from '../../src/blt/blt.js';
+import { microConfig, TEXTS } from './fixtures.js';
 
 let dir = '';
 beforeAll(() => {
@@ -102,13 +104,15 @@ describe('evalBatches', () => {
   });
 });
 
-describe('patchLengthsForBatch', () => {
+describe('training patch lengths (the model\'s rule with the offline convention, as batchPatchLengths asks)', () => {
   it('first patch [BOS] has length 1, lengths ≥ 1 sum to T, starts where H > θ', () => {
+    const model = new Blt(microConfig());
     fc.assert(fc.property(fc.integer({ min: 1, max: 3 }), fc.integer({ min: 2, max: 40 }), fc.double({ min: 0, max: 3, noNaN: true }), fc.integer(),
       (B, T, theta, seed) => {
         let s = seed >>> 0;
         const ent = Float32Array.from({ length: B * T }, () => { s = (s * 1664525 + 1013904223) >>> 0; return (s / 2 ** 32) * 3; });
-        const rows = patchLengthsForBatch(ent, B, T, theta);
+        const ids = Array.from({ length: B }, () => Array.from({ length: T }, (_, t) => (t === 0 ? 1 : 101)));
+        const rows = model.patchLengthsOf(ids, ent, { threshold: theta, convention: 'N-offline' });
         rows.forEach((r, b) => {
           expect(r[0]).toBe(1);
           expect(r.reduce((a, x) => a + x, 0)).toBe(T);

@@ -33,7 +33,7 @@ import { LocalEncoder, encoderCrossRanges } from './local-encoder.js';
 import { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
 import { LocalDecoder, decoderCrossRanges } from './local-decoder.js';
 import { decoderPatchIdsFromLengths, patchIdsFromLengths } from './patch-ids.js';
-import { entropyPatchLengths, lengthsFromStarts, spaceStarts, strideStarts } from './patcher.js';
+import { patchLengths, patchRuleOf, type PatchRule, type PatchRuleOverrides } from './patcher.js';
 import { bitsPerByte } from './metrics.js';
 import { EOS_ID, VOCAB_SIZE } from './tokenizer.js';
 
@@ -179,46 +179,43 @@ export class Blt extends Module {
     }));
   }
 
+  // [doc:blt-patch-rule]
+  /**
+   * The config's patching rule (patchRuleOf: Meta's rules only with `behaviour.metaPatchRules`, max length in
+   * every mode), falling back to HF's one byte per patch in entropy mode when the model has no entropy model.
+   */
+  patchRule(overrides: PatchRuleOverrides = {}): PatchRule {
+    const rule = patchRuleOf(this.config, overrides);
+    return rule.mode === 'entropy' && !this.model.patcher ? patchRuleOf({ ...this.config,
+      patching: { ...this.config.patching, mode: 'byte' } }, overrides) : rule;
+  }
+
   // [doc:blt-patch-lengths]
-  /** Patch lengths of every row from host entropies [B, T] with the config's rule (§2.3-2.7). */
-  patchLengthsFromEntropies(entropies: ArrayLike<number>, B: number, T: number): Int32Array[] {
-    const p = this.config.patching;
+  /**
+   * Patch lengths of every row from host token ids and, in entropy mode, their entropies [B, T] (host; null in
+   * the other modes): the one path from a batch to its patches, used by forward, loss, training, generation,
+   * the CLI and the golden check (patchLengths in patcher.ts, one row at a time).
+   */
+  patchLengthsOf(ids: TokenBatch, entropies: ArrayLike<number> | null, overrides: PatchRuleOverrides = {}): Int32Array[] {
+    const { data, B, T } = hostIds(ids);
+    const rule = this.patchRule(overrides);
+    if (rule.mode === 'entropy' && (entropies === null || entropies.length !== B * T))
+      throw new Error(`BLT: entropy patching needs ${B}·${T} entropies, got ${entropies === null ? 'none' : entropies.length}`);
     const rows: Int32Array[] = [];
     for (let b = 0; b < B; b++) {
-      const ent = Array.prototype.slice.call(entropies, b * T, (b + 1) * T) as number[];
-      rows.push(entropyPatchLengths(ent, {
-        threshold: p.threshold, convention: this.config.behaviour.patchLengthsSumTo,
-        monotonicity: p.monotonicity, thresholdAdd: p.thresholdAdd, maxPatchLength: p.maxPatchLength,
-      }));
+      const ent = rule.mode === 'entropy' ? Array.prototype.slice.call(entropies, b * T, (b + 1) * T) as number[] : null;
+      rows.push(patchLengths(rule, data.subarray(b * T, (b + 1) * T), ent));
     }
     return rows;
   }
 
-  /**
-   * Patch lengths per row for the config's patching mode, as HF's forward would choose them: entropy
-   * (entropy model + threshold rule), static (a BOS patch then strides of patch_size), space, or byte
-   * (HF's fallback: N+1 ones, also used when there is no entropy model).
-   */
-  async patchLengthsFor(ids: TokenBatch): Promise<Int32Array[]> {
-    const host = hostIds(ids);
-    const { B, T, data } = host;
-    const p = this.config.patching;
-    const conv = this.config.behaviour.patchLengthsSumTo;
-    if (p.mode === 'entropy' && this.model.patcher) {
-      const ent = this.computeEntropies(ids);
-      const values = await ent.data();
-      ent.dispose();
-      return this.patchLengthsFromEntropies(values, B, T);
-    }
-    const rows: Int32Array[] = [];
-    for (let b = 0; b < B; b++) {
-      const row = data.subarray(b * T, (b + 1) * T);
-      if (p.mode === 'static') rows.push(lengthsFromStarts(strideStarts(T, Math.round(p.patchSize ?? 4), conv, 'bos'), T, conv));
-      else if (p.mode === 'space') rows.push(lengthsFromStarts(spaceStarts(row, conv), T, conv));
-      else if (p.mode === 'entropy' || p.mode === 'byte') rows.push(new Int32Array(T + 1).fill(1));
-      else throw new Error(`BLT: patching mode "${p.mode}" needs patch lengths from outside (pass them to forwardWithPatches)`);
-    }
-    return rows;
+  /** `patchLengthsOf` with the entropies of the model's own entropy model (read back once, asynchronously). */
+  async patchLengthsFor(ids: TokenBatch, overrides: PatchRuleOverrides = {}): Promise<Int32Array[]> {
+    if (this.patchRule(overrides).mode !== 'entropy') return this.patchLengthsOf(ids, null, overrides);
+    const ent = this.computeEntropies(ids);
+    const values = await ent.data();
+    ent.dispose();
+    return this.patchLengthsOf(ids, values, overrides);
   }
 
   // ---- 2.-5. the model with given patches (Appendix C.4) -------------------------------------------------

@@ -292,9 +292,9 @@ class GenerationCache {
   }
 }
 
-/** Whether the config's patch lengths come from the entropy model (as in Blt.patchLengthsFor). */
+/** Whether the model's patch lengths come from its entropy model. */
 function usesEntropyModel(model: Blt): boolean {
-  return model.config.patching.mode === 'entropy' && model.model.patcher !== undefined;
+  return model.patchRule().mode === 'entropy';
 }
 
 /** Eq. 1 for the new positions t0..N-1: the entropy model on those rows only (its earlier rows are cached). */
@@ -375,14 +375,11 @@ function startsBelow(lengths: Int32Array, limit: number): number[] {
 async function cachedStep(model: Blt, cache: GenerationCache, ids: number[]): Promise<Tensor> {
   const data = Int32Array.from(ids), N = data.length, t0 = cache.encoderKv.rows;
   // §2.3: patch lengths from the entropies of all positions; only those of t0..N-1 are computed now
-  let lengths: Int32Array;
   if (usesEntropyModel(model)) {
     const ent = noGrad(() => newEntropies(model, cache, data, t0));
     cache.entropies.push(...await ent.data());
-    lengths = model.patchLengthsFromEntropies(cache.entropies, 1, N)[0];
-  } else {
-    lengths = (await model.patchLengthsFor([ids]))[0]; // static / space / byte rules need no model
   }
+  const [lengths] = model.patchLengthsOf([ids], usesEntropyModel(model) ? cache.entropies : null); // static / space / byte need no model
   // incremental rule (spec §2.1): the starts at positions 0..t0-1, known at the previous step, are unchanged
   const now = startsBelow(lengths, t0), before = cache.starts.filter((s) => s < t0);
   if (now.length !== before.length || now.some((s, j) => s !== before[j])) {

@@ -18,7 +18,6 @@ import type { Device } from '../tensor/dtype.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadBltCheckpoint } from './checkpoint.js';
 import type { Blt } from './blt.js';
-import { entropyPatchLengths } from './patcher.js';
 import { sharedPath } from '../io/shared-dir.js';
 
 export const GOLDEN_TOLERANCE = { entropy: 1e-5, logits: 1e-4 };
@@ -122,12 +121,10 @@ export async function checkGoldenConfig(model: Blt, dir: string, opts: GoldenOpt
       rows.push(row);
       if (opts.print) printRow(row);
     }
-    // lengths-only variants entropy_maxlen{M}: our entropies, the threshold rule, then splitting at M (README §4.4)
+    // lengths-only variants entropy_maxlen{M}: the config's rule with max_patch_length = M
     for (const variant of Object.keys(meta.variants).filter((v) => /^entropy_maxlen\d+$/.test(v))) {
       const M = Number(variant.slice('entropy_maxlen'.length));
-      const ent = await scopeAsync(async () => model.computeEntropies(ids).data());
-      const ours = entropyPatchLengths(ent, { threshold: model.config.patching.threshold,
-        convention: model.config.behaviour.patchLengthsSumTo, maxPatchLength: M });
+      const [ours] = await model.patchLengthsFor(ids, { maxPatchLength: M }); // the model's own path, split at M
       const stored = need(tensors, `${variant}.patch_lengths`, file).data;
       const patchLengthsMatch = ours.length === stored.length && ours.every((l, i) => l === stored[i]);
       const row: GoldenRow = { config, case: name, variant, patchLengthsMatch, entropyMaxAbs: null, logitsMaxAbs: null,

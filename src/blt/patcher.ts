@@ -107,12 +107,17 @@ export function lengthsFromStarts(starts: ArrayLike<number>, N: number, conventi
 }
 
 // ---------------------------------------------------------------------------------------------------
-// Boundary rules (each returns the sorted start positions, forced 0 and 1 included)
+// Boundary rules. Each incremental rule is a START TEST: does position t ≥ 2 start a patch? A test may read
+// ent[0..t-1] and tokens[0..t-1] only, which is what makes the rule incremental (paper §2.4). The *Starts
+// functions apply a test to every candidate position of a row (forced 0 and 1 included).
 // ---------------------------------------------------------------------------------------------------
+
+/** Whether position t ≥ 2 starts a patch. */
+export type StartTest = (t: number) => boolean;
 
 // [doc:forced-starts]
 /** Starts [0, 1] (1 only if it is a candidate) followed by every t ∈ [2, last] with isStart(t). */
-function collectStarts(N: number, convention: LengthConvention, isStart: (t: number) => boolean): number[] {
+function collectStarts(N: number, convention: LengthConvention, isStart: StartTest): number[] {
   const last = lastCandidate(N, convention);
   const starts = [0];
   if (1 <= last) starts.push(1);
@@ -125,60 +130,57 @@ function checkEnt(ent: ArrayLike<number>, op: string): void {
 }
 
 // [doc:global-threshold]
-/**
- * Global threshold rule (§2.3, eq. [P §2.3]): t ≥ 2 starts iff H(x_t) = ent[t-1] > θ (strict).
- * ent[0] is never used (position 1 always starts).
- */
-export function globalThresholdStarts(
-  ent: ArrayLike<number>,
-  threshold: number,
-  convention: LengthConvention = "N+1",
-): number[] {
+/** Global threshold rule (paper §2.3): t ≥ 2 starts iff H(x_t) = ent[t-1] > θ (strict). ent[0] is never used. */
+export function globalThresholdTest(ent: ArrayLike<number>, threshold: number): StartTest {
+  return (t) => ent[t - 1]! > threshold;
+}
+
+/** Starts of the global threshold rule (position 1 always starts). */
+export function globalThresholdStarts(ent: ArrayLike<number>, threshold: number, convention: LengthConvention = "N+1"): number[] {
   checkEnt(ent, "globalThresholdStarts");
-  return collectStarts(ent.length, convention, (t) => ent[t - 1]! > threshold);
+  return collectStarts(ent.length, convention, globalThresholdTest(ent, threshold));
 }
 
 // [doc:monotonic]
 /**
- * Approximate monotonic rule (§2.4, Meta `monotonicity=True`): 0, 1, 2 always start;
+ * Approximate monotonic rule (paper §2.3, Meta `monotonicity=True`): 0, 1, 2 always start;
  * t ≥ 3 starts iff H(x_t) - H(x_{t-1}) = ent[t-1] - ent[t-2] > θ_r.
  */
-export function monotonicStarts(
-  ent: ArrayLike<number>,
-  thresholdRelative: number,
-  convention: LengthConvention = "N+1",
-): number[] {
+export function monotonicTest(ent: ArrayLike<number>, thresholdRelative: number): StartTest {
+  return (t) => t === 2 || ent[t - 1]! - ent[t - 2]! > thresholdRelative;
+}
+
+export function monotonicStarts(ent: ArrayLike<number>, thresholdRelative: number, convention: LengthConvention = "N+1"): number[] {
   checkEnt(ent, "monotonicStarts");
-  return collectStarts(ent.length, convention, (t) => t === 2 || ent[t - 1]! - ent[t - 2]! > thresholdRelative);
+  return collectStarts(ent.length, convention, monotonicTest(ent, thresholdRelative));
 }
 
 // [doc:combined]
 /**
- * Combined global + relative rule (§2.5, Meta `threshold_add` set, `monotonicity=False`), with the
- * quirks of the vectorised reference: 0, 1, 2 always start, 3 NEVER starts, and t ≥ 4 starts iff
+ * Combined global + relative rule (Meta `threshold_add` set, `monotonicity=False`; not in the paper), with
+ * the quirks of Meta's vectorised code: 0, 1, 2 always start, 3 NEVER starts, and t ≥ 4 starts iff
  * ent[t-1] - ent[t-2] > θ_add AND ent[t-1] > θ.
  */
-export function combinedStarts(
-  ent: ArrayLike<number>,
-  threshold: number,
-  thresholdAdd: number,
-  convention: LengthConvention = "N+1",
-): number[] {
-  checkEnt(ent, "combinedStarts");
-  return collectStarts(ent.length, convention, (t) => {
+export function combinedTest(ent: ArrayLike<number>, threshold: number, thresholdAdd: number): StartTest {
+  return (t) => {
     if (t === 2) return true;
     if (t === 3) return false;
     return ent[t - 1]! - ent[t - 2]! > thresholdAdd && ent[t - 1]! > threshold;
-  });
+  };
+}
+
+export function combinedStarts(ent: ArrayLike<number>, threshold: number, thresholdAdd: number, convention: LengthConvention = "N+1"): number[] {
+  checkEnt(ent, "combinedStarts");
+  return collectStarts(ent.length, convention, combinedTest(ent, threshold, thresholdAdd));
 }
 
 // [doc:topk]
 /**
- * Top-k rule (§2.6, Meta `threshold=None`): the k = ⌊N / patchSize⌋ - 2 largest of ent[1..N-1] make
+ * Top-k rule (paper §2.2, Meta `threshold=None`): the k = ⌊N / patchSize⌋ - 2 largest of ent[1..N-1] make
  * positions (index + 1) starts, chosen over the WHOLE sequence ⇒ NOT incremental (a later, larger
- * entropy can remove an earlier start). Like Meta's code, candidates run up to position N whatever
- * the convention (only "N-offline" then drops a start at N). k is clamped to [0, N-1]; ties are
- * broken towards the earlier position (torch.topk leaves this unspecified).
+ * entropy can remove an earlier start), so it is no start test and no config reaches it. Like Meta's code,
+ * candidates run up to position N whatever the convention (only "N-offline" then drops a start at N). k is
+ * clamped to [0, N-1]; ties are broken towards the earlier position (torch.topk leaves this unspecified).
  */
 export function topKStarts(ent: ArrayLike<number>, patchSize: number, convention: LengthConvention = "N+1"): number[] {
   checkEnt(ent, "topKStarts");
@@ -195,29 +197,40 @@ export function topKStarts(ent: ArrayLike<number>, patchSize: number, convention
   return starts;
 }
 
+function checkStride(k: number, op: string): void {
+  if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: stride must be a positive integer, got ${k}`);
+}
+
+/** Static patches after a one-token BOS patch (paper §2.2): starts 0, 1, 1 + k, 1 + 2k, ... */
+export function strideTest(k: number): StartTest {
+  checkStride(k, "strideTest");
+  return (t) => (t - 1) % k === 0;
+}
+
 /**
- * Static / strided patches (§2.6). `firstPatch: "bos"` gives lengths [1, k, k, ..., rest] (a one-token
+ * Static / strided patches (paper §2.2). `firstPatch: "bos"` gives lengths [1, k, k, ..., rest] (a one-token
  * BOS patch, as the golden `stride{k}` variant and as the decoder shift requires); `"none"` gives the
  * plain MegaByte stride [k, k, ..., rest] (starts at multiples of k).
  */
 export function strideStarts(N: number, k: number, convention: LengthConvention = "N+1", firstPatch: "bos" | "none" = "bos"): number[] {
   checkN(N, "strideStarts");
-  if (!Number.isInteger(k) || k < 1) throw new Error(`strideStarts: stride must be a positive integer, got ${k}`);
-  const last = lastCandidate(N, convention);
+  checkStride(k, "strideStarts");
+  if (firstPatch === "bos") return collectStarts(N, convention, strideTest(k));
   const starts = [0];
-  for (let t = firstPatch === "bos" ? 1 : k; t <= last; t += k) starts.push(t);
+  for (let t = k; t <= lastCandidate(N, convention); t += k) starts.push(t);
   return starts;
 }
 
-/** Byte patching (§2.6): every position is a start (one token per patch). */
+/** Byte patching (paper §2.2): every position is a start (one token per patch). */
+export const byteTest: StartTest = () => true;
+
 export function byteStarts(N: number, convention: LengthConvention = "N+1"): number[] {
   checkN(N, "byteStarts");
-  const last = lastCandidate(N, convention);
-  return Array.from({ length: last + 1 }, (_, t) => t);
+  return collectStarts(N, convention, byteTest);
 }
 
 /**
- * "Space-like" byte (§2.6): not an ASCII letter/digit and not a UTF-8 continuation byte; special tokens
+ * "Space-like" byte (paper §2.2): not an ASCII letter/digit and not a UTF-8 continuation byte; special tokens
  * (id < 4) count as space-like. b = id - 4 ∈ [..47] ∪ [58, 64] ∪ [91, 96] ∪ [123, 127] ∪ [192, 255].
  */
 export function isSpaceLike(id: number): boolean {
@@ -226,66 +239,20 @@ export function isSpaceLike(id: number): boolean {
 }
 
 /**
- * Space patching (§2.6, Meta `find_space_patch_start_ids`): a patch ENDS at a space-like token whose
+ * Space patching (paper §2.2, Meta `find_space_patch_start_ids`): a patch ENDS at a space-like token whose
  * predecessor is not space-like (original flags, not updated sequentially), and at every special token
  * (id < 4). Positions 0, 1 start; t ≥ 2 starts iff token t-1 ended a patch. (The paper's "at least one
- * non-space-like byte per patch" is not in the reference code and not applied.)
+ * non-space-like byte per patch" is not in Meta's code and not applied.)
  */
-export function spaceStarts(tokens: ArrayLike<number>, convention: LengthConvention = "N+1"): number[] {
-  checkN(tokens.length, "spaceStarts");
+export function spaceTest(tokens: ArrayLike<number>): StartTest {
   const endsPatch = (i: number): boolean =>
     tokens[i]! < 4 || (isSpaceLike(tokens[i]!) && (i === 0 || !isSpaceLike(tokens[i - 1]!)));
-  return collectStarts(tokens.length, convention, (t) => endsPatch(t - 1));
+  return (t) => endsPatch(t - 1);
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Max patch length (§2.7; HF `process_patch_lengths`, Meta `split_large_numbers`)
-// ---------------------------------------------------------------------------------------------------
-
-// [doc:max-patch-length]
-/**
- * Drop zero-length patches (HF), then replace each L > m by ⌊L/m⌋ copies of m plus the remainder if
- * non-zero. Only adds starts at S_j + q·m, so incremental rules stay incremental.
- */
-export function splitLongPatches(lengths: ArrayLike<number>, maxPatchLength: number): Int32Array {
-  if (!Number.isInteger(maxPatchLength) || maxPatchLength < 1)
-    throw new Error(`splitLongPatches: maxPatchLength must be a positive integer, got ${maxPatchLength}`);
-  const out: number[] = [];
-  for (let j = 0; j < lengths.length; j++) {
-    const L = lengths[j]!;
-    if (!Number.isInteger(L) || L < 0) throw new Error(`splitLongPatches: bad patch length ${L} at index ${j}`);
-    for (let q = 0; q < Math.floor(L / maxPatchLength); q++) out.push(maxPatchLength);
-    if (L % maxPatchLength !== 0) out.push(L % maxPatchLength);
-  }
-  return Int32Array.from(out);
-}
-
-// ---------------------------------------------------------------------------------------------------
-// One-call entropy patching, as BltPatcher / Meta's Patcher.patch
-// ---------------------------------------------------------------------------------------------------
-
-export interface EntropyPatchOptions {
-  threshold: number;
-  /** default "N" (HF). Use "N+1" for Meta's realtime/generation patcher. */
-  convention?: LengthConvention;
-  /** Meta `monotonicity=True`: use the relative rule with `threshold` as θ_r. */
-  monotonicity?: boolean;
-  /** Meta `threshold_add`: combined rule (ignored when monotonicity is set, as in Meta's code). */
-  thresholdAdd?: number | null;
-  /** split patches longer than this (after dropping zero-length patches). */
-  maxPatchLength?: number | null;
-}
-
-// [doc:entropy-patch-lengths]
-/** Entropies → patch lengths, with the rule selection of Meta's `find_entropy_patch_start_ids`. */
-export function entropyPatchLengths(ent: ArrayLike<number>, options: EntropyPatchOptions): Int32Array {
-  const convention = options.convention ?? "N";
-  let starts: number[];
-  if (options.monotonicity) starts = monotonicStarts(ent, options.threshold, convention);
-  else if (options.thresholdAdd != null) starts = combinedStarts(ent, options.threshold, options.thresholdAdd, convention);
-  else starts = globalThresholdStarts(ent, options.threshold, convention);
-  const lengths = lengthsFromStarts(starts, ent.length, convention);
-  return options.maxPatchLength != null ? splitLongPatches(lengths, options.maxPatchLength) : lengths;
+export function spaceStarts(tokens: ArrayLike<number>, convention: LengthConvention = "N+1"): number[] {
+  checkN(tokens.length, "spaceStarts");
+  return collectStarts(tokens.length, convention, spaceTest(tokens));
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -375,51 +342,122 @@ export function thresholdForPatchSize(
   return { threshold, averagePatchSize: bytes / (forced + bestM), numPatches: forced + bestM };
 }
 
+
 // ---------------------------------------------------------------------------------------------------
-// Patch lengths as a configured model would compute them
+// The patching rule of a config, and the one function that turns a row into patch lengths
 // ---------------------------------------------------------------------------------------------------
 
-/** Entropy-patching options of a config: θ, length convention, Meta rules only if behaviour asks for them. */
-export function entropyPatchOptions(cfg: BltConfig): EntropyPatchOptions {
-  const meta = cfg.behaviour.metaPatchRules;
+/** How one row is cut into patches: a config's patching fields with its behaviour applied (see patchRuleOf). */
+export interface PatchRule {
+  mode: "entropy" | "byte" | "static" | "space";
+  /** entropy mode: θ of the global and combined rules, θ_r of the monotonic rule (nats) */
+  threshold: number;
+  /** entropy mode: Meta's approximate monotonic rule (only when the behaviour applies Meta's rules) */
+  monotonicity: boolean;
+  /** entropy mode: Meta's combined rule θ_add (only when the behaviour applies Meta's rules) */
+  thresholdAdd: number | null;
+  /** static mode: the stride k */
+  stride: number | null;
+  /** split patches longer than this, in every mode (paper §2.2; HF `process_patch_lengths`) */
+  maxPatchLength: number | null;
+  convention: LengthConvention;
+}
+
+/** What a caller may change in a config's rule: θ (threshold search, `blt patch --threshold`), the length convention (training data: "N-offline"), max length. */
+export interface PatchRuleOverrides {
+  threshold?: number;
+  convention?: LengthConvention;
+  maxPatchLength?: number | null;
+}
+
+// [doc:patch-rule]
+/**
+ * The patching rule of `cfg`:
+ *   entropy  threshold rule; Meta's monotonic / combined rules only when `behaviour.metaPatchRules` (HF stores
+ *            `monotonicity` and `patching_threshold_add` but ignores them)
+ *   static   a one-token BOS patch, then strides of `patch_size` (must be an integer)
+ *   space    space rule on the token ids
+ *   byte     one token per patch; under the "N" convention this is HF's fallback of N+1 ones
+ * `maxPatchLength` applies in every mode. "bpe" / "bpe_patcher" need a BPE-delimited stream or a boundary
+ * model and are not implemented (Error).
+ */
+export function patchRuleOf(cfg: BltConfig, overrides: PatchRuleOverrides = {}): PatchRule {
+  const p = cfg.patching, meta = cfg.behaviour.metaPatchRules;
+  if (p.mode !== "entropy" && p.mode !== "byte" && p.mode !== "static" && p.mode !== "space")
+    throw new Error(`patching: mode "${p.mode}" is not implemented (entropy, static, space and byte are)`);
+  let convention = overrides.convention ?? cfg.behaviour.patchLengthsSumTo;
+  checkConvention(convention, "patchRuleOf");
+  if (p.mode === "byte" && convention === "N") convention = "N+1";
+  let stride: number | null = null;
+  if (p.mode === "static") {
+    if (p.patchSize === null || !Number.isInteger(p.patchSize) || p.patchSize < 1)
+      throw new Error(`patching: static patching needs an integer patch_size ≥ 1, got ${p.patchSize}`);
+    stride = p.patchSize;
+  }
+  const maxPatchLength = overrides.maxPatchLength === undefined ? p.maxPatchLength : overrides.maxPatchLength;
+  if (maxPatchLength !== null && !(Number.isInteger(maxPatchLength) && maxPatchLength >= 1))
+    throw new Error(`patching: max_patch_length must be null or a positive integer, got ${maxPatchLength}`);
   return {
-    threshold: cfg.patching.threshold,
-    convention: cfg.behaviour.patchLengthsSumTo,
-    monotonicity: meta && cfg.patching.monotonicity,
-    thresholdAdd: meta ? cfg.patching.thresholdAdd : null,
-    maxPatchLength: cfg.patching.maxPatchLength,
+    mode: p.mode,
+    threshold: overrides.threshold ?? p.threshold,
+    monotonicity: meta && p.monotonicity,
+    thresholdAdd: meta ? p.thresholdAdd : null,
+    stride, maxPatchLength, convention,
   };
 }
 
 /**
- * Patch lengths of one row for `cfg.patching.mode`:
- *   entropy  entropyPatchLengths(entropies, entropyPatchOptions(cfg))  (entropies required)
- *   byte     one token per patch; HF's fallback is N+1 ones whatever the convention, so "N+1" is used
- *   static   stride cfg.patching.patchSize with a one-token BOS patch first
- *   space    space rule on the token ids
- * `maxPatchLength` splitting is applied in every mode. "bpe" / "bpe_patcher" need a BPE-delimited
- * stream or a boundary model and are not implemented (Error).
+ * The rule's start test on a row. Entropy mode picks the rule as Meta's `find_entropy_patch_start_ids`
+ * does: monotonic if set, else combined if θ_add is set, else the global threshold.
  */
-export function patchLengthsForConfig(cfg: BltConfig, tokens: ArrayLike<number>, entropies: ArrayLike<number> | null): Int32Array {
-  const N = tokens.length;
-  const convention: LengthConvention = cfg.behaviour.patchLengthsSumTo;
-  const split = (L: Int32Array): Int32Array =>
-    cfg.patching.maxPatchLength != null ? splitLongPatches(L, cfg.patching.maxPatchLength) : L;
-  switch (cfg.patching.mode) {
+export function startTestOf(rule: PatchRule, tokens: ArrayLike<number>, entropies: ArrayLike<number> | null): StartTest {
+  switch (rule.mode) {
     case "entropy":
-      if (entropies === null) throw new Error("patchLengthsForConfig: entropy patching needs the entropies");
-      if (entropies.length !== N) throw new Error(`patchLengthsForConfig: ${entropies.length} entropies for ${N} tokens`);
-      return entropyPatchLengths(entropies, entropyPatchOptions(cfg));
-    case "byte":
-      return split(lengthsFromStarts(byteStarts(N, "N+1"), N, "N+1"));
-    case "static": {
-      const k = cfg.patching.patchSize;
-      if (k === null || !Number.isInteger(k)) throw new Error(`patchLengthsForConfig: static patching needs an integer patch_size, got ${k}`);
-      return split(lengthsFromStarts(strideStarts(N, k, convention, "bos"), N, convention));
-    }
-    case "space":
-      return split(lengthsFromStarts(spaceStarts(tokens, convention), N, convention));
-    default:
-      throw new Error(`patchLengthsForConfig: patching mode "${cfg.patching.mode}" is not implemented`);
+      if (entropies === null) throw new Error("patching: entropy patching needs the entropies");
+      if (rule.monotonicity) return monotonicTest(entropies, rule.threshold);
+      if (rule.thresholdAdd !== null) return combinedTest(entropies, rule.threshold, rule.thresholdAdd);
+      return globalThresholdTest(entropies, rule.threshold);
+    case "static": return strideTest(rule.stride!);
+    case "space": return spaceTest(tokens);
+    case "byte": return byteTest;
   }
+}
+
+/**
+ * Last candidate start of a row of N tokens. With a max patch length under "N", HF drops the trailing
+ * zero-length patch a start at N would make, so N is no candidate then (it becomes one one token later).
+ */
+export function lastCandidateOf(rule: PatchRule, N: number): number {
+  return rule.convention === "N" && rule.maxPatchLength !== null ? N - 1 : lastCandidate(N, rule.convention);
+}
+
+// [doc:scan-starts]
+/**
+ * Appends to `starts` (sorted, beginning [0] or [0, 1, ...]) the starts among positions from..to: t starts iff
+ * t ≤ 1, or the rule says so, or the patch begun at the last start already holds `maxPatchLength` tokens
+ * (paper §2.2: a long patch is cut into pieces of m, m, ..., rest; this only adds starts at S_j + q·m, so an
+ * incremental rule stays incremental). Positions are decided in order, each from what precedes it, so the
+ * cached generator calls this for its new positions only.
+ */
+export function scanStarts(rule: PatchRule, isStart: StartTest, starts: number[], from: number, to: number): void {
+  const m = rule.maxPatchLength;
+  for (let t = from; t <= to; t++) {
+    if (t <= 1 || isStart(t) || (m !== null && t - starts[starts.length - 1]! >= m)) {
+      if (t > 0) starts.push(t);
+    }
+  }
+}
+
+// [doc:patch-lengths-of]
+/**
+ * Patch lengths of one row of N tokens under `rule` (entropies [N] in entropy mode, else null): the forced
+ * starts, the rule's starts, the max-length splits, then lengths by the rule's convention.
+ */
+export function patchLengths(rule: PatchRule, tokens: ArrayLike<number>, entropies: ArrayLike<number> | null): Int32Array {
+  const N = tokens.length;
+  checkN(N, "patchLengths");
+  if (entropies !== null && entropies.length !== N) throw new Error(`patchLengths: ${entropies.length} entropies for ${N} tokens`);
+  const starts = [0];
+  scanStarts(rule, startTestOf(rule, tokens, entropies), starts, 1, lastCandidateOf(rule, N));
+  return lengthsFromStarts(starts, N, rule.convention);
 }

@@ -18,7 +18,7 @@ import type { Blt } from '../blt/blt.js';
 import { bltFlopsPerByte } from '../blt/flops.js';
 import { loadCheckpoint } from '../train/checkpoint-io.js';
 import { trainBlt } from '../train/trainer.js';
-import { evalBatches, loadCorpus, patchLengthsForBatch, type ByteBatch } from '../train/data.js';
+import { evalBatches, loadCorpus, type ByteBatch } from '../train/data.js';
 import { heldOutBpb } from '../train/evaluate.js';
 import { patchingView } from '../train/patching-view.js';
 import { generateCached } from '../blt/generate.js';
@@ -275,8 +275,7 @@ async function cmdEval(p: string[], o: ParsedOptions): Promise<number> {
   const r = await heldOutBpb(batches, dev,
     (_ids, lengths: Int32Array[], b: ByteBatch) => model.forwardWithPatches(ops.tensor(b.inputs, [b.B, b.T]), lengths).logits,
     async (_ids, b) => {
-      const ent = model.computeEntropies(ops.tensor(b.inputs, [b.B, b.T]));
-      const rows = patchLengthsForBatch(await ent.data(), b.B, b.T, th, model.config.patching.maxPatchLength);
+      const rows = await model.patchLengthsFor(ops.tensor(b.inputs, [b.B, b.T]), { convention: 'N-offline' });
       for (const r of rows) patches += r.length;
       return rows;
     });

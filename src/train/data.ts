@@ -11,16 +11,11 @@
  * Order: each epoch cuts the training bytes into non-overlapping windows (with a per-epoch random phase) and
  * shuffles them with Rng(seed + epoch). The position {epoch, cursor} therefore fully determines the rest of
  * the stream; it is what a checkpoint stores to resume exactly.
- *
- * Patch lengths (spec §7.2): entropy-model patching of each row with the offline convention ("N-offline":
- * positions 0 and 1 always start, so the first patch is [BOS] of length 1; candidates 2..T-1; ΣL = T, HF's
- * convention), one row per batch row.
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
 import { Rng } from '../tensor/random.js';
 import { BOS_ID, OFFSET } from '../blt/tokenizer.js';
-import { entropyPatchLengths } from '../blt/patcher.js';
 
 /** One loaded document: its path (or a label) and its raw bytes. */
 export interface Document {
@@ -270,19 +265,4 @@ export function evalBatches(corpus: Corpus, B: number, T: number, maxBytes = Inf
   }
   if (out.length === 0) throw new Error(`evalBatches: the data (${corpus.size} bytes) has no window of ${T} bytes; lower the sequence length`);
   return out;
-}
-
-/**
- * Patch lengths of every row from per-position entropies (ent [B, T]: ent[b, t] = entropy of the prediction
- * made at position t), global threshold rule, offline convention (spec §7.2: first patch [BOS] of length 1,
- * ΣL = T, every L ≥ 1). One unpadded row per batch row (the BLT pads with zero-length patches itself).
- */
-export function patchLengthsForBatch(ent: ArrayLike<number>, B: number, T: number, threshold: number, maxPatchLength: number | null = null): Int32Array[] {
-  if (ent.length !== B * T) throw new Error(`patchLengthsForBatch: ${ent.length} entropies for B·T = ${B}·${T}`);
-  const rows: Int32Array[] = [];
-  for (let b = 0; b < B; b++) {
-    const row = Array.prototype.slice.call(ent, b * T, (b + 1) * T) as number[];
-    rows.push(entropyPatchLengths(row, { threshold, convention: 'N-offline', maxPatchLength }));
-  }
-  return rows;
 }

@@ -2,12 +2,12 @@
  * The patching of one text by a model's entropy model, byte by byte (for `blt patch` and the report).
  * Tokens: x = [BOS, b_0+4, ..., b_{n-1}+4]. Byte i sits at position i+1; its entropy is that of the prediction
  * made at position i, H(b_i) = ent[i] (eq. 1). Byte 0 always starts a patch (positions 0 and 1 are forced
- * starts, spec §2.3); byte i ≥ 1 starts one iff H(b_i) > θ. Lengths exclude the BOS patch.
+ * starts); the other starts are the model's patching rule (Blt.patchLengthsOf) with threshold θ, e.g. byte
+ * i ≥ 1 starts one iff H(b_i) > θ under the global rule (paper §2.3). Lengths exclude the BOS patch.
  */
 import type { Blt } from '../blt/blt.js';
 import { encode } from '../blt/tokenizer.js';
 import * as ops from '../ops/index.js';
-import { patchLengthsForBatch } from './data.js';
 
 export interface PatchingView {
   bytes: Uint8Array;
@@ -27,7 +27,8 @@ export async function patchingView(model: Blt, text: string | Uint8Array, thresh
   const ent = model.computeEntropies(ops.tensor(Int32Array.from(ids), [1, N])); // [1, N]
   const values = Float32Array.from(await ent.data());
   ent.dispose();
-  const lengths = patchLengthsForBatch(values, 1, N, threshold, model.config.patching.maxPatchLength)[0];
+  // the model's rule with θ, over the real bytes only ("N-offline": no patch for the unseen next byte)
+  const [lengths] = model.patchLengthsOf([ids], values, { threshold, convention: 'N-offline' });
   const byteLengths = Array.from(lengths.subarray(1)); // drop the BOS patch
   const starts = new Array<boolean>(bytes.length).fill(false);
   let s = 0;

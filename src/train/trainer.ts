@@ -26,7 +26,7 @@ import { AdamW } from '../optim/adamw.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { localAttentionRanges } from '../blt/entropy-model.js';
 import {
-  BatchStream, evalBatches, loadCorpus, patchLengthsForBatch, splitHeldOut, type ByteBatch, type Corpus,
+  BatchStream, evalBatches, loadCorpus, splitHeldOut, type ByteBatch, type Corpus,
 } from './data.js';
 import { runPhase, phaseSchedule, type PhaseResult } from './loop.js';
 import { Progress, type ProgressOptions, type StepRecord } from './progress.js';
@@ -112,12 +112,12 @@ function hostBatch(batch: ByteBatch): { ids: Tensor; targets: Tensor } {
   };
 }
 
-/** Entropy-model patch lengths of a batch (global rule with θ, offline convention; spec §7.2). */
-export async function batchPatchLengths(model: Blt, batch: ByteBatch, threshold: number): Promise<Int32Array[]> {
-  const ent = model.computeEntropies(ops.tensor(batch.inputs, [batch.B, batch.T])); // [B, T]
-  const values = await ent.data();
-  ent.dispose();
-  return patchLengthsForBatch(values, batch.B, batch.T, threshold, model.config.patching.maxPatchLength);
+/**
+ * Patch lengths of a training batch: the model's rule with θ and the offline convention of training data
+ * ("N-offline": the first patch is [BOS], ΣL = T, every L ≥ 1).
+ */
+export function batchPatchLengths(model: Blt, batch: ByteBatch, threshold: number): Promise<Int32Array[]> {
+  return model.patchLengthsFor(ops.tensor(batch.inputs, [batch.B, batch.T]), { threshold, convention: 'N-offline' });
 }
 
 /** Next-byte entropies of every row of the batches (host arrays, one per row). */

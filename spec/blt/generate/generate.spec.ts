@@ -167,7 +167,7 @@ describe('generation API', () => {
   it('cached generation refuses a patching rule that is not incremental', async () => {
     const m = microModel('hf', 12);
     // starts {0, 1, 2} for odd lengths, {0, 1} for even ones: position 2 flips between steps
-    m.patchLengthsFromEntropies = (_e, _B, T) => [T % 2 === 1 ? Int32Array.from([1, 1, T - 2]) : Int32Array.from([1, T - 1])];
+    m.patchLengthsOf = (ids) => { const T = (ids as number[][])[0].length; return [T % 2 === 1 ? Int32Array.from([1, 1, T - 2]) : Int32Array.from([1, T - 1])]; };
     await expect(generateCached(m, 'abc', { maxNewBytes: 6 })).rejects.toThrow(/incremental/);
   });
 

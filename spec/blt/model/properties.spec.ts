@@ -283,7 +283,7 @@ describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
   it('patchLengthsFor follows the config: entropy rule, byte (N+1 ones), static strides after a BOS patch', async () => {
     const ids = [[1, 72, 101, 108, 108, 111, 36, 119]];
     const ent = model.computeEntropies(ids).dataSync();
-    expect(Array.from((await model.patchLengthsFor(ids))[0])).toEqual(Array.from(model.patchLengthsFromEntropies(ent, 1, 8)[0]));
+    expect(Array.from((await model.patchLengthsFor(ids))[0])).toEqual(Array.from(model.patchLengthsOf(ids, ent)[0]));
     const cfg = microConfig();
     const m = new Blt(cfg, { seed: 1 });
     cfg.patching.mode = 'byte';

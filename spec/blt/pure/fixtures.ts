@@ -1,4 +1,8 @@
 // Spec Appendix B: Meta's `fixtures/tokens_with_entropies.json` (81 tokens, real entropy-model outputs).
+import "../../../src/index.js"; // registers the CPU backend
+import { Blt } from "../../../src/blt/blt.js";
+import { makeBltConfig, type PatchingConfig } from "../../../src/blt/config.js";
+import type { PatchRuleOverrides } from "../../../src/blt/patcher.js";
 export const APPB_TOKENS = [
   1, 72, 101, 105, 114, 105, 118, 125, 119, 36, 88, 101, 118, 107, 101, 118, 125, 105, 114, 36, 109, 119, 36, 109,
   114, 36, 75, 101, 113, 105, 36, 115, 106, 36, 88, 108, 118, 115, 114, 105, 119, 48, 36, 101, 36, 106, 101, 114,
@@ -37,3 +41,37 @@ export const APPB_DECODER_IDS = [
   0, 1, 2, 3, ...rep(4, 15), 5, 5, 5, 6, 6, 6, 7, 8, 9, 9, 9, ...rep(10, 12), 11, 12, 13, 14, 15, ...rep(16, 5),
   ...rep(17, 5), 18, 19, 19, 20, ...rep(21, 20),
 ];
+
+// ---- patching through the model's own path ------------------------------------------------------------------
+
+const patchModels = new Map<string, Blt>();
+
+/** One small model per behaviour preset; only its config's patching fields change between calls. */
+function patchModel(preset: "hf" | "reference"): Blt {
+  let m = patchModels.get(preset);
+  if (!m) {
+    m = new Blt(makeBltConfig({
+      k: 2, behaviour: preset,
+      encoder: { hidden: 8, heads: 1, layers: 1, ffn: 8 }, decoder: { hidden: 8, heads: 1, layers: 1, ffn: 8 },
+      global: { hidden: 16, heads: 1, layers: 1, ffn: 8 }, patcher: { hidden: 8, heads: 1, layers: 1, ffn: 8 },
+      hash: { groupSizes: [3], nbFunctions: 1, vocab: 8 },
+    }));
+    patchModels.set(preset, m);
+  }
+  return m;
+}
+
+/**
+ * Patch lengths of one row as the model computes them (Blt.patchLengthsOf, the path forward, training,
+ * generation, the CLI and the golden check use), with the given patching fields on the preset's config.
+ * `tokens` default to BOS followed by 'a's (N = entropies.length).
+ */
+export function modelPatchLengths(preset: "hf" | "reference", patching: Partial<PatchingConfig>,
+  entropies: ArrayLike<number> | null, tokens?: ArrayLike<number>, overrides: PatchRuleOverrides = {}): number[] {
+  const m = patchModel(preset);
+  const defaults: PatchingConfig = { mode: "entropy", threshold: 1.335442066192627, thresholdAdd: null, monotonicity: false,
+    maxPatchLength: null, patchSize: 4, patchInForward: true };
+  Object.assign(m.config.patching, defaults, patching);
+  const toks = tokens ?? Array.from({ length: entropies!.length }, (_, i) => (i === 0 ? 1 : 97 + 4));
+  return Array.from(m.patchLengthsOf([Array.from(toks)], entropies === null ? null : Array.from(entropies), overrides)[0]!);
+}

@@ -8,9 +8,9 @@ import { type RawTensor } from "../../../src/io/safetensors.js";
 import { readSafetensorsFile } from "../../../src/io/safetensors-file.js";
 import { loadBltConfigFile } from "../../../src/blt/config-file.js";
 import { encoderHashIds } from "../../../src/blt/hash-ngram.js";
-import {
-  byteStarts, entropyFromLogits, entropyPatchLengths, lengthsFromStarts, strideStarts,
-} from "../../../src/blt/patcher.js";
+import "../../../src/index.js"; // registers the CPU backend
+import { Blt } from "../../../src/blt/blt.js";
+import { entropyFromLogits } from "../../../src/blt/patcher.js";
 import { decoderPatchIdsFromLengths, patchIdsFromLengths } from "../../../src/blt/patch-ids.js";
 import { encode } from "../../../src/blt/tokenizer.js";
 import { sharedPath } from '../../../src/io/shared-dir.js';
@@ -61,19 +61,22 @@ describe("golden HF cases", () => {
         for (let t = 0; t < L; t++) expect(Math.abs(ent[t]! - stored[t]!)).toBeLessThan(1e-5);
 
         // entropy patch lengths, from the STORED entropies and from ours (margins ≥ 0.0038 ≫ 1e-5)
-        const th = cfg.patching.threshold;
+        // (through the model's own path, Blt.patchLengthsOf, on a model with the golden config)
+        const model = new Blt(cfg);
         const want = Array.from(tensor(tensors, "entropy.patch_lengths", file).data);
         expect(want).toEqual(meta.variants.entropy.patch_lengths);
-        expect(Array.from(entropyPatchLengths(stored, { threshold: th, convention: "N" }))).toEqual(want);
-        expect(Array.from(entropyPatchLengths(ent, { threshold: th, convention: "N" }))).toEqual(want);
+        expect(Array.from(model.patchLengthsOf([ids], stored)[0]!)).toEqual(want);
+        expect(Array.from(model.patchLengthsOf([ids], ent)[0]!)).toEqual(want);
         const want4 = Array.from(tensor(tensors, "entropy_maxlen4.patch_lengths", file).data);
-        expect(Array.from(entropyPatchLengths(stored, { threshold: th, convention: "N", maxPatchLength: 4 }))).toEqual(want4);
+        expect(Array.from(model.patchLengthsOf([ids], stored, { maxPatchLength: 4 })[0]!)).toEqual(want4);
 
-        // stride4 = [1, 4, 4, ..., rest] summing to L; byte = L+1 ones
+        // stride4 = [1, 4, 4, ..., rest] summing to L (static mode, no patch for the next position); byte = L+1 ones
         const stride = Array.from(tensor(tensors, "stride4.patch_lengths", file).data);
-        expect(Array.from(lengthsFromStarts(strideStarts(L, 4, "N-offline"), L, "N-offline"))).toEqual(stride);
+        Object.assign(model.config.patching, { mode: "static", patchSize: 4 });
+        expect(Array.from(model.patchLengthsOf([ids], null, { convention: "N-offline" })[0]!)).toEqual(stride);
         const byte = Array.from(tensor(tensors, "byte.patch_lengths", file).data);
-        expect(Array.from(lengthsFromStarts(byteStarts(L, "N+1"), L, "N+1"))).toEqual(byte);
+        model.config.patching.mode = "byte";
+        expect(Array.from(model.patchLengthsOf([ids], null)[0]!)).toEqual(byte);
 
         // encoder / decoder patch ids of every variant, from the stored lengths
         for (const v of ["entropy", "stride4", "byte"]) {

@@ -5,8 +5,7 @@ import {
   decoderPatchIdsBatch, decoderPatchIdsFromLengths, padPatchLengths, patchIdsBatch, patchIdsFromLengths,
   patchStartsFromLengths,
 } from "../../../src/blt/patch-ids.js";
-import { entropyPatchLengths } from "../../../src/blt/patcher.js";
-import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD } from "./fixtures.js";
+import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 
 describe("worked examples", () => {
   it("spec §1.4: N = 6, lengths [1,1,2,3] (Meta) and [1,1,2,2] (HF)", () => {
@@ -22,7 +21,7 @@ describe("worked examples", () => {
     expect(APPB_PATCH_IDS.length).toBe(N);
     expect(APPB_DECODER_IDS.length).toBe(N);
     for (const convention of ["N+1", "N", "N-offline"] as const) {
-      const L = convention === "N+1" ? APPB_LENGTHS_NEXT : entropyPatchLengths(APPB_ENTROPIES, { threshold: APPB_THRESHOLD, convention });
+      const L = convention === "N+1" ? APPB_LENGTHS_NEXT : modelPatchLengths("hf", { threshold: APPB_THRESHOLD }, APPB_ENTROPIES, undefined, { convention });
       expect(Array.from(patchIdsFromLengths(L, N))).toEqual(APPB_PATCH_IDS);
       expect(Array.from(decoderPatchIdsFromLengths(L, N))).toEqual(APPB_DECODER_IDS);
     }

@@ -3,17 +3,34 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
-  averagePatchSize, byteStarts, combinedStarts, entropyFromLogits, entropyPatchLengths, globalThresholdStarts,
-  isSpaceLike, lengthsFromStarts, monotonicStarts, patchLengthsForConfig, spaceStarts, splitLongPatches,
+  averagePatchSize, byteStarts, combinedStarts, entropyFromLogits, globalThresholdStarts,
+  isSpaceLike, lengthsFromStarts, monotonicStarts, spaceStarts,
   strideStarts, thresholdForPatchSize, topKStarts, type LengthConvention,
 } from "../../../src/blt/patcher.js";
-import { tinyConfig } from "../../../src/blt/config.js";
+import type { PatchingConfig } from "../../../src/blt/config.js";
 import { encode } from "../../../src/blt/tokenizer.js";
-import { APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_STARTS, APPB_THRESHOLD } from "./fixtures.js";
+import { APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_STARTS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 
 const LN260 = Math.log(260);
 const sum = (a: ArrayLike<number>): number => Array.from(a).reduce((x, y) => x + y, 0);
 const entArb = fc.array(fc.double({ min: 0, max: 5.5, noNaN: true }), { minLength: 1, maxLength: 40 });
+
+/** Entropy patch lengths with threshold θ on the model's path (HF preset), in a given length convention. */
+const entropyLengths = (ent: ArrayLike<number>, threshold: number, convention: LengthConvention): number[] =>
+  modelPatchLengths("hf", { threshold }, ent, undefined, { convention });
+
+/**
+ * HF's `process_patch_lengths` applied after the fact, the oracle for the model's max-length splitting:
+ * drop zero-length patches, then replace each L > m by ⌊L/m⌋ copies of m plus the remainder if non-zero.
+ */
+function splitLongPatches(lengths: ArrayLike<number>, m: number): number[] {
+  const out: number[] = [];
+  for (const L of Array.from(lengths)) {
+    for (let q = 0; q < Math.floor(L / m); q++) out.push(m);
+    if (L % m !== 0) out.push(L % m);
+  }
+  return out;
+}
 
 describe("entropyFromLogits (eq. 1, §12.2)", () => {
   it("equal logits give exactly ln 260 (rounded to float32), one-hot gives 0", () => {
@@ -62,11 +79,13 @@ describe("entropyFromLogits (eq. 1, §12.2)", () => {
 describe("global threshold rule (§2.3)", () => {
   it("reproduces Appendix B starts and lengths in all three conventions", () => {
     expect(globalThresholdStarts(APPB_ENTROPIES, APPB_THRESHOLD, "N+1")).toEqual(APPB_STARTS);
-    expect(Array.from(entropyPatchLengths(APPB_ENTROPIES, { threshold: APPB_THRESHOLD, convention: "N+1" }))).toEqual(APPB_LENGTHS_NEXT);
+    expect(entropyLengths(APPB_ENTROPIES, APPB_THRESHOLD, "N+1")).toEqual(APPB_LENGTHS_NEXT);
+    expect(modelPatchLengths("reference", { threshold: APPB_THRESHOLD }, APPB_ENTROPIES)).toEqual(APPB_LENGTHS_NEXT);
     const training = APPB_LENGTHS_NEXT.slice();
     training[training.length - 1] = 19;
-    expect(Array.from(entropyPatchLengths(APPB_ENTROPIES, { threshold: APPB_THRESHOLD, convention: "N" }))).toEqual(training);
-    expect(Array.from(entropyPatchLengths(APPB_ENTROPIES, { threshold: APPB_THRESHOLD, convention: "N-offline" }))).toEqual(training);
+    expect(entropyLengths(APPB_ENTROPIES, APPB_THRESHOLD, "N")).toEqual(training);
+    expect(modelPatchLengths("hf", { threshold: APPB_THRESHOLD }, APPB_ENTROPIES)).toEqual(training);
+    expect(entropyLengths(APPB_ENTROPIES, APPB_THRESHOLD, "N-offline")).toEqual(training);
   });
 
   it("edge cases: ent[58] exceeds θ by 0.0016 (start 59), ent[18] does not (no start 19)", () => {
@@ -78,28 +97,28 @@ describe("global threshold rule (§2.3)", () => {
   });
 
   it("HF convention: trailing zero-length patch when the next position starts, [1, 0] for N = 1", () => {
-    expect(Array.from(entropyPatchLengths([0.1, 0.2, 9], { threshold: 1, convention: "N" }))).toEqual([1, 2, 0]);
-    expect(Array.from(entropyPatchLengths([0.1, 0.2, 9], { threshold: 1, convention: "N+1" }))).toEqual([1, 2, 1]);
-    expect(Array.from(entropyPatchLengths([0.1, 0.2, 9], { threshold: 1, convention: "N-offline" }))).toEqual([1, 2]);
-    expect(Array.from(entropyPatchLengths([5], { threshold: 1, convention: "N" }))).toEqual([1, 0]);
-    expect(Array.from(entropyPatchLengths([5], { threshold: 1, convention: "N+1" }))).toEqual([1, 1]);
-    expect(Array.from(entropyPatchLengths([5], { threshold: 1, convention: "N-offline" }))).toEqual([1]);
+    expect(entropyLengths([0.1, 0.2, 9], 1, "N")).toEqual([1, 2, 0]);
+    expect(entropyLengths([0.1, 0.2, 9], 1, "N+1")).toEqual([1, 2, 1]);
+    expect(entropyLengths([0.1, 0.2, 9], 1, "N-offline")).toEqual([1, 2]);
+    expect(entropyLengths([5], 1, "N")).toEqual([1, 0]);
+    expect(entropyLengths([5], 1, "N+1")).toEqual([1, 1]);
+    expect(entropyLengths([5], 1, "N-offline")).toEqual([1]);
   });
 
   it("forced starts, count, coverage and positivity (§12.3.13–17)", () => {
     fc.assert(
       fc.property(entArb, fc.double({ min: 0, max: 5.5, noNaN: true }), (ent, th) => {
         const N = ent.length;
-        const next = entropyPatchLengths(ent, { threshold: th, convention: "N+1" });
+        const next = entropyLengths(ent, th, "N+1");
         expect(next[0]).toBe(1);
         expect(sum(next)).toBe(N + 1);
         expect(Array.from(next).every((L) => L >= 1)).toBe(true);
         expect(next.length).toBe(2 + ent.slice(1).filter((e) => e > th).length);
-        const hf = entropyPatchLengths(ent, { threshold: th, convention: "N" });
+        const hf = entropyLengths(ent, th, "N");
         expect(sum(hf)).toBe(N);
         // HF = [C] with the last length decreased by 1 (§12.3.27)
         expect(Array.from(hf)).toEqual([...Array.from(next).slice(0, -1), next[next.length - 1]! - 1]);
-        const off = entropyPatchLengths(ent, { threshold: th, convention: "N-offline" });
+        const off = entropyLengths(ent, th, "N-offline");
         expect(sum(off)).toBe(N);
         expect(Array.from(off).every((L) => L >= 1)).toBe(true);
       }),
@@ -118,7 +137,7 @@ describe("global threshold rule (§2.3)", () => {
         const sLo = new Set(globalThresholdStarts(ent, lo));
         expect(sHi.every((t) => sLo.has(t))).toBe(true);
         expect(globalThresholdStarts(ent, -1).length).toBe(N + 1);
-        expect(Array.from(entropyPatchLengths(ent, { threshold: Math.max(...ent), convention: "N+1" }))).toEqual(N >= 1 ? [1, N] : []);
+        expect(entropyLengths(ent, Math.max(...ent), "N+1")).toEqual(N >= 1 ? [1, N] : []);
         // ent + c with θ + c gives the same starts; values on a 1/64 grid keep the sums exact
         const q = ent.map((e) => Math.round(e * 64) / 64);
         const qa = Math.round(a * 64) / 64;
@@ -154,7 +173,7 @@ describe("incrementality (§12.3.22)", () => {
         expect(isIncremental((n) => strideStarts(n, 3), N)).toBe(true);
         expect(isIncremental((n) => byteStarts(n), N)).toBe(true);
         const split = (n: number): number[] => {
-          const L = splitLongPatches(entropyPatchLengths(ent.slice(0, n), { threshold: th, convention: "N+1" }), 3);
+          const L = modelPatchLengths("reference", { threshold: th, maxPatchLength: 3 }, ent.slice(0, n));
           const st = [0];
           for (let j = 0; j + 1 < L.length; j++) st.push(st[j]! + L[j]!);
           return st;
@@ -214,8 +233,9 @@ describe("monotonic and combined rules (§2.4, §2.5, §12.3.24–25)", () => {
       { numRuns: 60 },
     );
     expect(combinedStarts([0, 0, 5, 5, 5], 1, -10)).toEqual([0, 1, 2, 4, 5]);
-    // entropyPatchLengths rule selection: monotonicity wins over thresholdAdd (as in Meta's code)
-    expect(Array.from(entropyPatchLengths([0, 1, 0, 2.5], { threshold: 0.9, monotonicity: true, thresholdAdd: 5, convention: "N+1" }))).toEqual([1, 1, 2, 1]);
+    // the model's rule selection (reference preset): monotonicity wins over thresholdAdd (as in Meta's code)
+    expect(modelPatchLengths("reference", { threshold: 0.9, monotonicity: true, thresholdAdd: 5 }, [0, 1, 0, 2.5])).toEqual([1, 1, 2, 1]);
+    expect(modelPatchLengths("reference", { threshold: 1, thresholdAdd: -10 }, [0, 0, 5, 5, 5])).toEqual([1, 1, 2, 1, 1]);
   });
 });
 
@@ -251,32 +271,30 @@ describe("static, byte, space rules (§2.6, §12.3.29–30)", () => {
 });
 
 describe("max patch length (§2.7, §12.3.26; HF process_patch_lengths)", () => {
-  it("drops zero lengths, then splits into m, m, ..., rest", () => {
-    expect(Array.from(splitLongPatches([1, 0, 9, 4, 0], 4))).toEqual([1, 4, 4, 1, 4]);
-    expect(() => splitLongPatches([1, -1], 4)).toThrow(/index 1/);
-    expect(() => splitLongPatches([1], 0)).toThrow(/maxPatchLength/);
+  it("the oracle drops zero lengths, then splits into m, m, ..., rest", () => {
+    expect(splitLongPatches([1, 0, 9, 4, 0], 4)).toEqual([1, 4, 4, 1, 4]);
   });
 
-  it("preserves the sum, bounds every length, keeps old starts and adds exactly S_j + q·m", () => {
+  it("the model splits as HF does after the fact, in every mode and convention, and rejects a bad length", () => {
+    const modes: Partial<PatchingConfig>[] = [{ mode: "entropy" }, { mode: "entropy", monotonicity: true }, { mode: "static", patchSize: 3 },
+      { mode: "space" }, { mode: "byte" }];
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 20 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 1, max: 6 }), (L, m) => {
-        const out = splitLongPatches(L, m);
-        expect(sum(out)).toBe(sum(L));
-        expect(Array.from(out).every((x) => x >= 1 && x <= m)).toBe(true);
-        const startsOf = (a: ArrayLike<number>): number[] => {
-          const s = [0];
-          for (let j = 0; j + 1 < a.length; j++) s.push(s[j]! + a[j]!);
-          return s;
-        };
-        const oldS = startsOf(L);
-        const want = new Set<number>();
-        oldS.forEach((s, j) => {
-          for (let q = 0; s + q * m < s + L[j]!; q++) want.add(s + q * m);
-        });
-        expect(startsOf(out)).toEqual([...want].sort((a, b) => a - b));
+      fc.property(entArb, fc.double({ min: 0, max: 3, noNaN: true }), fc.integer({ min: 1, max: 6 }), (ent, th, m) => {
+        const toks = ent.map((e, i) => (i === 0 ? 1 : 4 + Math.floor(e * 46)));
+        for (const preset of ["hf", "reference"] as const) {
+          for (const mode of modes) {
+            for (const convention of [undefined, "N-offline"] as const) {
+              const plain = modelPatchLengths(preset, { ...mode, threshold: th }, ent, toks, { convention });
+              const split = modelPatchLengths(preset, { ...mode, threshold: th, maxPatchLength: m }, ent, toks, { convention });
+              expect(split).toEqual(splitLongPatches(plain, m));
+              expect(split.every((L) => L >= 1 && L <= m)).toBe(true);
+            }
+          }
+        }
       }),
-      { numRuns: 60 },
+      { numRuns: 40 },
     );
+    expect(() => modelPatchLengths("hf", { maxPatchLength: 0 }, [1, 2])).toThrow(/max_patch_length/);
   });
 });
 
@@ -319,38 +337,31 @@ describe("threshold for a target patch size (§2.8)", () => {
   });
 });
 
-describe("patchLengthsForConfig (mode + behaviour from a BltConfig)", () => {
+describe("the model's patch lengths for every mode (Blt.patchLengthsOf: rule, behaviour, max length)", () => {
   const ent = [3, 0.5, 2.5, 0.1, 0.2, 2.0, 0.3, 9]; // N = 8
   const toks = Array.from(encode("ab cd e")); // N = 8
 
   it("entropy: HF lengths sum to N, reference lengths to N+1; Meta rules only with metaPatchRules", () => {
-    const hf = tinyConfig("hf");
-    hf.patching.threshold = 1;
-    expect(Array.from(patchLengthsForConfig(hf, toks, ent))).toEqual([1, 2, 3, 2, 0]);
-    const ref = tinyConfig("reference");
-    ref.patching.threshold = 1;
-    expect(Array.from(patchLengthsForConfig(ref, toks, ent))).toEqual([1, 2, 3, 2, 1]);
-    hf.patching.monotonicity = true; // ignored by HF
-    expect(Array.from(patchLengthsForConfig(hf, toks, ent))).toEqual([1, 2, 3, 2, 0]);
-    ref.patching.monotonicity = true; // θ_r = 1: 0,1,2 forced; rises > 1 at t = 3 (2.0) and t = 6 (1.8), t = 8 (8.7)
-    expect(Array.from(patchLengthsForConfig(ref, toks, ent))).toEqual([1, 1, 1, 3, 2, 1]);
-    ref.patching.monotonicity = false;
-    ref.patching.maxPatchLength = 2;
-    expect(Array.from(patchLengthsForConfig(ref, toks, ent))).toEqual([1, 2, 2, 1, 2, 1]);
-    expect(() => patchLengthsForConfig(hf, toks, null)).toThrow(/needs the entropies/);
-    expect(() => patchLengthsForConfig(hf, toks, [1])).toThrow(/1 entropies for 8 tokens/);
+    expect(modelPatchLengths("hf", { threshold: 1 }, ent, toks)).toEqual([1, 2, 3, 2, 0]);
+    expect(modelPatchLengths("reference", { threshold: 1 }, ent, toks)).toEqual([1, 2, 3, 2, 1]);
+    // HF stores `monotonicity` but ignores it (the model once applied it under the HF preset: [1, 1, 1, 3, 2, 0])
+    expect(modelPatchLengths("hf", { threshold: 1, monotonicity: true }, ent, toks)).toEqual([1, 2, 3, 2, 0]);
+    expect(modelPatchLengths("hf", { threshold: 1, thresholdAdd: -10 }, ent, toks)).toEqual([1, 2, 3, 2, 0]);
+    // θ_r = 1: 0, 1, 2 forced; rises > 1 at t = 3 (2.0) and t = 6 (1.8), t = 8 (8.7)
+    expect(modelPatchLengths("reference", { threshold: 1, monotonicity: true }, ent, toks)).toEqual([1, 1, 1, 3, 2, 1]);
+    expect(modelPatchLengths("reference", { threshold: 1, maxPatchLength: 2 }, ent, toks)).toEqual([1, 2, 2, 1, 2, 1]);
+    expect(() => modelPatchLengths("hf", {}, null, toks)).toThrow(/8 entropies, got none/);
+    expect(() => modelPatchLengths("hf", {}, [1], toks)).toThrow(/8 entropies, got 1/);
   });
 
-  it("byte, static and space modes", () => {
-    const c = tinyConfig("hf");
-    c.patching.mode = "byte";
-    expect(Array.from(patchLengthsForConfig(c, toks, null))).toEqual(new Array(9).fill(1));
-    c.patching.mode = "static";
-    c.patching.patchSize = 3;
-    expect(Array.from(patchLengthsForConfig(c, toks, null))).toEqual([1, 3, 3, 1]);
-    c.patching.mode = "space";
-    expect(Array.from(patchLengthsForConfig(c, toks, null))).toEqual([1, 3, 3, 1]);
-    c.patching.mode = "bpe";
-    expect(() => patchLengthsForConfig(c, toks, null)).toThrow(/not implemented/);
+  it("byte, static and space modes, with max_patch_length in each (the model once ignored it outside entropy mode)", () => {
+    expect(modelPatchLengths("hf", { mode: "byte" }, null, toks)).toEqual(new Array(9).fill(1));
+    expect(modelPatchLengths("hf", { mode: "static", patchSize: 3 }, null, toks)).toEqual([1, 3, 3, 1]);
+    expect(modelPatchLengths("hf", { mode: "static", patchSize: 4 }, null, toks)).toEqual([1, 4, 3]);
+    expect(modelPatchLengths("hf", { mode: "static", patchSize: 4, maxPatchLength: 2 }, null, toks)).toEqual([1, 2, 2, 2, 1]);
+    expect(modelPatchLengths("hf", { mode: "space" }, null, toks)).toEqual([1, 3, 3, 1]);
+    expect(modelPatchLengths("hf", { mode: "space", maxPatchLength: 2 }, null, toks)).toEqual([1, 2, 1, 2, 1, 1]);
+    expect(() => modelPatchLengths("hf", { mode: "static", patchSize: 4.5 }, null, toks)).toThrow(/integer patch_size/);
+    expect(() => modelPatchLengths("hf", { mode: "bpe" }, null, toks)).toThrow(/not implemented/);
   });
 });
