@@ -32,7 +32,7 @@ import { HashNgramEmbedding } from './hash-embeddings.js';
 import { LocalEncoder, encoderCrossRanges } from './local-encoder.js';
 import { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
 import { LocalDecoder, decoderCrossRanges } from './local-decoder.js';
-import { decoderPatchIdsFromLengths, patchIdsFromLengths } from './patch-ids.js';
+import { batchPatchIds } from './patch-ids.js';
 import { patchLengths, patchRuleOf, type PatchRule, type PatchRuleOverrides } from './patcher.js';
 import { bitsPerByte } from './metrics.js';
 import { EOS_ID, VOCAB_SIZE } from './tokenizer.js';
@@ -237,23 +237,14 @@ export class Blt extends Module {
 
   /**
    * Host-side layout of a batch with given patches: lengths padded to [B, P], encoder ids p(i) and decoder ids
-   * d(i) per row (from the row's own lengths: a padded trailing 0 would change d under the ΣL = N convention),
-   * plus the byte-level index tensors the encoder and decoder share.
+   * d(i) per row (batchPatchIds), plus the byte-level index tensors the encoder and decoder share.
    */
   patchedBatch(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[]): PatchedBatch {
     const { data, B, T } = hostIds(ids);
     const rows = checkPatchLengths(patchLengths, B, T);
-    const P = Math.max(...rows.map((r) => r.length));
     const device = this.device, beh = this.config.behaviour;
-    const lengths = new Int32Array(B * P); // [B, P]
-    const segments = new Int32Array(B * T); // [B·T]: b·P + p(i)
-    const decIds = new Int32Array(B * T); // [B, T]: d(i)
     // [doc:blt-ids]
-    rows.forEach((r, b) => {
-      lengths.set(r, b * P);
-      const p = patchIdsFromLengths(r, T), d = decoderPatchIdsFromLengths(r, T);
-      for (let t = 0; t < T; t++) { segments[b * T + t] = b * P + p[t]; decIds[b * T + t] = d[t]; }
-    });
+    const { P, lengths, segments, decoderIds: decIds } = batchPatchIds(rows, T); // [B, P], [B·T], [B, T]
     return {
       data, B, T, P, rows, lengths, segments, decIds,
       ids: ops.tensor(data, [B, T], { device }),

@@ -66,42 +66,40 @@ export function decoderPatchIdsFromLengths(lengths: ArrayLike<number>, N: number
   return patchIdsFromLengths(Array.prototype.slice.call(lengths, 1) as number[], N);
 }
 
-/** Right-pad rows of patch lengths with 0 to a [B, P] block (P = longest row). */
-export function padPatchLengths(rows: readonly ArrayLike<number>[]): { data: Int32Array; B: number; P: number } {
+/** The patches of a batch as the model lays them out (Blt.patchedBatch). */
+export interface BatchPatchIds {
+  /** patches per row: the longest row; shorter rows are right-padded with zero-length patches */
+  P: number;
+  /** [B, P]: the lengths, padded with 0 */
+  lengths: Int32Array;
+  /** [B·T]: b·P + p(i), the encoder's pooling segment of every byte (an index into the [B·P] patch rows) */
+  segments: Int32Array;
+  /** [B, T]: d(i), the patch whose global output byte i reads */
+  decoderIds: Int32Array;
+}
+
+// [doc:batch-patch-ids]
+/**
+ * Encoder and decoder patch ids of a batch, each row from its OWN lengths (rows: one unpadded row of lengths
+ * per batch row, T positions each). The ids must not be computed from the padded [B, P] block: a padding 0
+ * adds a start at ΣL, which is position T when ΣL = T (HF), and moves d(T-1) onto a padding patch (e.g. [1, 3, 0]
+ * with T = 4 has d(3) = 1, the padded [1, 3, 0, 0] would give 2).
+ */
+export function batchPatchIds(rows: readonly ArrayLike<number>[], T: number): BatchPatchIds {
   const B = rows.length;
   let P = 0;
   for (const r of rows) P = Math.max(P, r.length);
-  const data = new Int32Array(B * P); // [B, P]
+  const lengths = new Int32Array(B * P); // [B, P]
+  const segments = new Int32Array(B * T); // [B·T]
+  const decoderIds = new Int32Array(B * T); // [B, T]
   rows.forEach((r, b) => {
-    checkLengths(r, "padPatchLengths");
-    for (let j = 0; j < r.length; j++) data[b * P + j] = r[j]!;
+    checkLengths(r, "batchPatchIds");
+    for (let j = 0; j < r.length; j++) lengths[b * P + j] = r[j]!;
+    const p = patchIdsFromLengths(r, T), d = decoderPatchIdsFromLengths(r, T);
+    for (let t = 0; t < T; t++) {
+      segments[b * T + t] = b * P + p[t]!;
+      decoderIds[b * T + t] = d[t]!;
+    }
   });
-  return { data, B, P };
-}
-
-function perRow(
-  lengths: ArrayLike<number>,
-  B: number,
-  P: number,
-  N: number,
-  op: string,
-  f: (row: number[], N: number) => Int32Array,
-): Int32Array {
-  if (lengths.length !== B * P) throw new Error(`${op}: lengths has ${lengths.length} values, expected B·P = ${B}·${P}`);
-  const out = new Int32Array(B * N); // [B, N]
-  for (let b = 0; b < B; b++) {
-    const row = Array.prototype.slice.call(lengths, b * P, (b + 1) * P) as number[];
-    out.set(f(row, N), b * N);
-  }
-  return out;
-}
-
-/** Encoder patch ids for a batch: lengths [B, P] (rows right-padded with 0) → ids [B, N]. */
-export function patchIdsBatch(lengths: ArrayLike<number>, B: number, P: number, N: number): Int32Array {
-  return perRow(lengths, B, P, N, "patchIdsBatch", patchIdsFromLengths);
-}
-
-/** Decoder patch ids for a batch: lengths [B, P] (rows right-padded with 0) → ids [B, N]. */
-export function decoderPatchIdsBatch(lengths: ArrayLike<number>, B: number, P: number, N: number): Int32Array {
-  return perRow(lengths, B, P, N, "decoderPatchIdsBatch", decoderPatchIdsFromLengths);
+  return { P, lengths, segments, decoderIds };
 }

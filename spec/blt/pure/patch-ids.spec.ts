@@ -2,8 +2,7 @@
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
-  decoderPatchIdsBatch, decoderPatchIdsFromLengths, padPatchLengths, patchIdsBatch, patchIdsFromLengths,
-  patchStartsFromLengths,
+  batchPatchIds, decoderPatchIdsFromLengths, patchIdsFromLengths, patchStartsFromLengths,
 } from "../../../src/blt/patch-ids.js";
 import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 
@@ -87,21 +86,39 @@ describe("properties", () => {
     );
   });
 
-  it("batch = per row; right padding with zeros changes nothing", () => {
+  /** HF's `_patch_ids_from_lengths` on one row, literally: id(i) = #{j : S_j ≤ i} - 1, S = [0, cumsum(L)[:-1]]. */
+  const hfIds = (L: number[], N: number): number[] => {
+    const S = L.map((_, j) => L.slice(0, j).reduce((a, b) => a + b, 0));
+    return Array.from({ length: N }, (_, i) => (L.length === 0 ? 0 : S.filter((s) => s <= i).length - 1));
+  };
+
+  it("batch = per row, whatever the padding: rows with ΣL = N (a trailing 0) or N + 1, any number of padding patches", () => {
+    // the case the old padded-block ids got wrong: HF lengths [1, 3, 0], N = 4, in a batch with a longer row
+    const two = batchPatchIds([[1, 3, 0], [1, 1, 1, 1]], 4);
+    expect(two.P).toBe(4);
+    expect(Array.from(two.decoderIds.subarray(0, 4))).toEqual([0, 0, 0, 1]); // d(3) = 1, as for the row alone
+    expect(Array.from(two.segments.subarray(0, 4))).toEqual([0, 1, 1, 1]);
     fc.assert(
-      fc.property(fc.array(lengthsArb, { minLength: 1, maxLength: 4 }), (rows) => {
-        const N = Math.min(...rows.map((r) => r.reduce((a, b) => a + b, 0))) - 1;
+      fc.property(lengthsArb, fc.boolean(), fc.integer({ min: 0, max: 4 }), (L, hfConvention, pad) => {
+        const N = L.reduce((a, b) => a + b, 0) - 1; // Meta: ΣL = N + 1
         if (N < 1) return;
-        const { data, B, P } = padPatchLengths(rows);
-        const enc = patchIdsBatch(data, B, P, N);
-        const dec = decoderPatchIdsBatch(data, B, P, N);
-        rows.forEach((r, b) => {
-          expect(Array.from(enc.subarray(b * N, (b + 1) * N))).toEqual(Array.from(patchIdsFromLengths(r, N)));
-          expect(Array.from(dec.subarray(b * N, (b + 1) * N))).toEqual(Array.from(decoderPatchIdsFromLengths(r, N)));
-        });
+        const row = hfConvention ? [...L.slice(0, -1), L[L.length - 1]! - 1] : L; // HF: ΣL = N, maybe a trailing 0
+        const other = Array.from({ length: row.length + pad }, (_, j) => (j === 0 ? 1 : 0));
+        other[other.length - 1]! += N - 1; // a row of N tokens with `pad` more patches than `row`
+        for (const rows of [[row], [row, other], [other, row]]) {
+          const ids = batchPatchIds(rows, N);
+          const P = Math.max(...rows.map((r) => r.length));
+          expect(ids.P).toBe(P);
+          rows.forEach((r, b) => {
+            expect(Array.from(ids.lengths.subarray(b * P, (b + 1) * P))).toEqual([...r, ...new Array(P - r.length).fill(0)]);
+            expect(Array.from(ids.segments.subarray(b * N, (b + 1) * N))).toEqual(hfIds(r, N).map((j) => b * P + j));
+            expect(Array.from(ids.decoderIds.subarray(b * N, (b + 1) * N))).toEqual(hfIds(r.slice(1), N));
+            expect(Array.from(ids.decoderIds.subarray(b * N, (b + 1) * N))).toEqual(Array.from(decoderPatchIdsFromLengths(r, N)));
+          });
+        }
       }),
-      { numRuns: 60 },
+      { numRuns: 100 },
     );
-    expect(() => patchIdsBatch([1, 1, 1], 2, 2, 2)).toThrow(/B·P/);
+    expect(() => batchPatchIds([[1, -1]], 2)).toThrow(/index 1/);
   });
 });
