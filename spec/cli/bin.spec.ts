@@ -1,6 +1,8 @@
-// The compiled `blt` bin as a real process: the shebang entry point, exit codes on bad input, and Ctrl-C
-// (SIGINT) during training: a checkpoint is saved, the process exits 130, and --resume finishes the run.
-// The project is compiled once into a temporary folder (tsc emits even when other files have type errors).
+// The compiled `blt` bin as a real process: the shebang entry point, exit codes on bad input, Ctrl-C
+// (SIGINT) during training (a checkpoint is saved, the process exits 130, and --resume finishes the run), and
+// the main job with a WebGPU adapter present (it used to abort there).
+// The project is compiled once into a temporary folder (tsc emits even when other files have type errors);
+// a link to node_modules lets the compiled code import its dependencies (Dawn's `webgpu`).
 import { describe, expect, it, beforeAll, afterAll } from 'vitest';
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -16,6 +18,7 @@ beforeAll(() => {
   const tsc = nodePath.join(repo, 'node_modules/typescript/bin/tsc');
   spawnSync(process.execPath, [tsc, '-p', nodePath.join(repo, 'tsconfig.build.json'), '--outDir', nodePath.join(tmp, 'dist')], { cwd: repo });
   bin = nodePath.join(tmp, 'dist/src/cli/main.js');
+  fs.symlinkSync(nodePath.join(repo, 'node_modules'), nodePath.join(tmp, 'node_modules'), 'dir');
   fs.writeFileSync(nodePath.join(tmp, 'text.txt'), 'In the beginning God created the heaven and the earth. '.repeat(40));
 }, 120_000);
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
@@ -61,5 +64,39 @@ describe('the blt process', () => {
     const r = blt(...args.map((a) => (a === '100000' ? '4' : a)), '--resume', '--quiet');
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/held-out bits\/byte: BLT/);
+  }, 60_000);
+});
+
+// With an adapter (CI installs SwiftShader and sets VK_ICD_FILENAMES) the demo probes it, finds a CPU emulation,
+// closes the device and trains on the CPU. It used to abort right after the first training step: closing the
+// device also dropped Dawn's instance, whose finalizer then freed native state Dawn still used.
+const adapterExpected = Boolean(process.env.CI || process.env.VK_ICD_FILENAMES);
+
+describe.runIf(adapterExpected)('the blt process with a WebGPU adapter present', () => {
+  it('runs the main job (a short `blt demo`) to the end', () => {
+    const out = nodePath.join(tmp, 'demo');
+    const r = spawnSync(process.execPath, [bin, 'demo', '--steps', '2', '--entropy-steps', '2', '--batch-size', '2',
+      '--seq-len', '32', '--out', out, '--data', nodePath.join(repo, 'data/corpus')], { cwd: tmp, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/device: (webgpu|cpu \(the WebGPU adapter is )/); // the adapter was found
+    expect(fs.existsSync(nodePath.join(out, 'report.html'))).toBe(true);
+  }, 120_000);
+
+  it('survives garbage collection after a WebGPU device was opened and closed', () => {
+    const webgpu = nodePath.join(tmp, 'dist/src/backend/webgpu/index.js');
+    const script = `const { initWebGpu, destroyWebGpu } = await import(${JSON.stringify(webgpu)});
+      for (let round = 0; round < 2; round++) {
+        await initWebGpu();
+        destroyWebGpu();
+        globalThis.gc();
+        const junk = Array.from({ length: 50 }, () => new Float64Array(1 << 16));
+        await new Promise((r) => setTimeout(r, 20 + junk.length));
+        globalThis.gc();
+      }
+      console.log('healthy');`;
+    const r = spawnSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', script], { cwd: tmp, encoding: 'utf8' });
+    expect(r.signal, r.stderr).toBeNull();
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('healthy');
   }, 60_000);
 });
