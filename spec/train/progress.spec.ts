@@ -28,6 +28,17 @@ describe('Progress', () => {
     expect(s.out.map((l) => /step (\d+)\/7/.exec(l)![1])).toEqual(['1', '3', '6', '7']);
     expect(s.out.every((l) => l.endsWith('\n') && !l.includes('\r'))).toBe(true);
   });
+  it('counts units of work (bytes read by the entropy model): a bar on a TTY, a line per tenth elsewhere', () => {
+    const tty = sink(true);
+    const bar = new Progress('entropy model', 1000, { stream: tty.stream });
+    bar.advance(250);
+    bar.finish();
+    expect(tty.out[0]).toMatch(/^\r\x1b\[2Kentropy model █{6}░{18} 250\/1000 B {2}\d+ B\/s {2}ETA \S+$/);
+    const pipe = sink(false);
+    const lines = new Progress('entropy model', 1000, { stream: pipe.stream });
+    for (let d = 50; d <= 1000; d += 50) lines.advance(d);
+    expect(pipe.out.map((l) => /(\d+)\/1000/.exec(l)![1])).toEqual(['50', '100', '200', '300', '400', '500', '600', '700', '800', '900', '1000']);
+  });
   it('is silent when quiet', () => {
     const s = sink(true);
     const p = new Progress('x', 2, { stream: s.stream, quiet: true });

@@ -23,11 +23,12 @@ import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { scope, scopeAsync } from '../tensor/scope.js';
+import { scopeAsync } from '../tensor/scope.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { BltConfig } from './config.js';
-import { EntropyModel, entropyOfLogits, localAttentionRanges } from './entropy-model.js';
+import { EntropyModel, localAttentionRanges } from './entropy-model.js';
+import { chunkedEntropies, entropyContext } from './entropy-context.js';
 import { HashNgramEmbedding } from './hash-embeddings.js';
 import { LocalEncoder, encoderCrossRanges } from './local-encoder.js';
 import { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
@@ -164,19 +165,16 @@ export class Blt extends Module {
   // ---- 1. entropy model and patching (§2) --------------------------------------------------------------
 
   // [doc:blt-entropies]
-  /** Next-byte entropies H [B, T] (nats) of the entropy model, per row, on the model's device. */
-  computeEntropies(ids: TokenBatch): Tensor {
+  /**
+   * Next-byte entropies H [B·T] (eq. 1, nats, on the host) of the entropy model, every row read as
+   * entropyContext says (independent chunks, window, documents): linear in T. `onProgress(done, total)` counts
+   * tokens, for progress bars on long texts.
+   */
+  computeEntropies(ids: TokenBatch, opts: { onProgress?: (done: number, total: number) => void } = {}): Promise<Float32Array> {
     const patcher = this.model.patcher;
     if (!patcher) throw new Error('BLT: this model has no entropy model (config patching.patchInForward is false)');
     const { data, B, T } = hostIds(ids);
-    const device = this.device;
-    const b = this.config.behaviour;
-    // scope: only the entropies survive (logits and index tensors are freed at once, which matters on a GPU)
-    return scope(() => noGrad(() => {
-      const logits = patcher.forward(ops.tensor(data, [B, T], { device }), ops.arange(0, T, { device }),
-        localAttentionRanges(data, B, T, b.patcherWindow, b.documentMask, device)); // [B, T, 260]
-      return entropyOfLogits(logits); // [B, T]
-    }));
+    return chunkedEntropies(patcher, data, B, T, entropyContext(this.config), this.device, opts.onProgress);
   }
 
   // [doc:blt-patch-rule]
@@ -212,10 +210,7 @@ export class Blt extends Module {
   /** `patchLengthsOf` with the entropies of the model's own entropy model (read back once, asynchronously). */
   async patchLengthsFor(ids: TokenBatch, overrides: PatchRuleOverrides = {}): Promise<Int32Array[]> {
     if (this.patchRule(overrides).mode !== 'entropy') return this.patchLengthsOf(ids, null, overrides);
-    const ent = this.computeEntropies(ids);
-    const values = await ent.data();
-    ent.dispose();
-    return this.patchLengthsOf(ids, values, overrides);
+    return this.patchLengthsOf(ids, await this.computeEntropies(ids), overrides);
   }
 
   // ---- 2.-5. the model with given patches (Appendix C.4) -------------------------------------------------

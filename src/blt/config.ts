@@ -84,6 +84,12 @@ export interface BltBehaviour {
   localWindow: number | null;
   /** entropy-model attention window; null = plain causal (HF), 512 in Meta's code */
   patcherWindow: number | null;
+  /**
+   * the entropy model runs on independent chunks of this many tokens (RoPE positions restart at 0 in each); null =
+   * the entropy model's max_position_embeddings (HF runs the whole row: identical up to that length), 8192 in
+   * Meta's code. See entropy-context.ts.
+   */
+  patcherChunk: number | null;
   /** block attention at EOS-delimited documents (local, entropy and global models; Meta) */
   documentMask: boolean;
   /** HF re-pools the encoder patch queries at every cross-attention layer; Meta pools once and accumulates */
@@ -117,6 +123,7 @@ export function defaultsFor(flavour: "hf" | "reference"): BltBehaviour {
     return {
       localWindow: null,
       patcherWindow: null,
+      patcherChunk: null,
       documentMask: false,
       repoolEachCrossLayer: true,
       patchLengthsSumTo: "N",
@@ -127,6 +134,7 @@ export function defaultsFor(flavour: "hf" | "reference"): BltBehaviour {
     return {
       localWindow: 512,
       patcherWindow: 512,
+      patcherChunk: 8192,
       documentMask: true,
       repoolEachCrossLayer: false,
       patchLengthsSumTo: "N+1",
@@ -334,7 +342,7 @@ function parseBehaviour(v: unknown, source: string, fallback: BltBehaviour): Blt
   };
   if (typeof v !== "object" || Array.isArray(v)) bad("", "must be an object");
   const o = { ...fallback, ...(v as Partial<BltBehaviour>) };
-  for (const f of ["localWindow", "patcherWindow"] as const) {
+  for (const f of ["localWindow", "patcherWindow", "patcherChunk"] as const) {
     const w = o[f];
     if (w !== null && (typeof w !== "number" || !Number.isInteger(w) || w < 1)) bad(f, `must be null or a positive integer, got ${JSON.stringify(w)}`);
   }

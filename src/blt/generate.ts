@@ -37,6 +37,7 @@ import { KvCache, appendKept } from '../nn/transformer.js';
 import { Blt, hostIds } from './blt.js';
 import type { Device } from '../tensor/dtype.js';
 import { entropyOfLogits, localAttentionRanges } from './entropy-model.js';
+import { chunkAttention, chunkStart, entropyContext } from './entropy-context.js';
 import { encoderCrossRanges } from './local-encoder.js';
 import { globalAttentionRanges } from './global-transformer.js';
 import { decoderCrossRanges } from './local-decoder.js';
@@ -297,12 +298,23 @@ function usesEntropyModel(model: Blt): boolean {
   return model.patchRule().mode === 'entropy';
 }
 
-/** Eq. 1 for the new positions t0..N-1: the entropy model on those rows only (its earlier rows are cached). */
-function newEntropies(model: Blt, cache: GenerationCache, data: Int32Array, t0: number): Tensor {
-  const device = model.device, beh = model.config.behaviour, N = data.length;
-  const ranges = rowsOf(localAttentionRanges(data, 1, N, beh.patcherWindow, beh.documentMask, 'cpu'), t0, N, device);
-  const ids = ops.tensor(data.slice(t0), [1, N - t0], { device }); // [1, n]
-  return entropyOfLogits(model.model.patcher!.forwardCached(ids, ops.arange(t0, N, { device }), ranges, cache.entropyKv)); // [1, n]
+/**
+ * Eq. 1 for the new positions t0..N-1: the entropy model on those rows only, with the key/value cache of the
+ * earlier rows of their chunk (entropy-context.ts: chunks are independent, so the cache restarts with each).
+ */
+async function newEntropies(model: Blt, cache: GenerationCache, data: Int32Array, t0: number): Promise<number[]> {
+  const device = model.device, ctx = entropyContext(model.config), N = data.length, out: number[] = [];
+  for (let from = t0; from < N;) {
+    const cs = chunkStart(from, ctx), to = Math.min(N, cs + ctx.chunk);
+    if (from === cs) cache.entropyKv.truncate(0); // a new chunk: nothing before it is seen
+    const { ranges } = chunkAttention(data.subarray(cs, to), 1, to - cs, ctx, 'cpu');
+    const ids = ops.tensor(data.slice(from, to), [1, to - from], { device }); // [1, n]
+    const ent = noGrad(() => entropyOfLogits(model.model.patcher!.forwardCached(ids, ops.arange(from - cs, to - cs, { device }),
+      rowsOf(ranges, from - cs, to - cs, device), cache.entropyKv))); // [1, n]
+    out.push(...await ent.data());
+    from = to;
+  }
+  return out;
 }
 
 /** Eq. 2 and the encoder layers for the new positions t0..N-1; saves the layer outputs cross-attention reads. */
@@ -376,8 +388,7 @@ async function cachedStep(model: Blt, cache: GenerationCache, ids: number[]): Pr
   const data = Int32Array.from(ids), N = data.length, t0 = cache.encoderKv.rows;
   // §2.3: patch lengths from the entropies of all positions; only those of t0..N-1 are computed now
   if (usesEntropyModel(model)) {
-    const ent = noGrad(() => newEntropies(model, cache, data, t0));
-    cache.entropies.push(...await ent.data());
+    cache.entropies.push(...await newEntropies(model, cache, data, t0));
   }
   const [lengths] = model.patchLengthsOf([ids], usesEntropyModel(model) ? cache.entropies : null); // static / space / byte need no model
   // incremental rule (spec §2.1): the starts at positions 0..t0-1, known at the previous step, are unchanged

@@ -101,7 +101,7 @@ export async function checkGoldenConfig(model: Blt, dir: string, opts: GoldenOpt
         const stored = Array.from(need(tensors, `${variant}.patch_lengths`, file).data);
         let lengths = stored, entropyMaxAbs: number | null = null, patchLengthsMatch = true;
         if (variant === 'entropy') {
-          const ent = await model.computeEntropies(ids).data();
+          const ent = await model.computeEntropies(ids);
           entropyMaxAbs = maxAbsDiff(ent, need(tensors, 'patcher.entropies', file).data);
           lengths = Array.from((await model.patchLengthsFor(ids))[0]);
           patchLengthsMatch = lengths.length === stored.length && lengths.every((l, i) => l === stored[i]);

@@ -21,6 +21,7 @@ import { trainBlt } from '../train/trainer.js';
 import { evalBatches, loadCorpus, type ByteBatch } from '../train/data.js';
 import { heldOutBpb } from '../train/evaluate.js';
 import { patchingView } from '../train/patching-view.js';
+import { Progress } from '../train/progress.js';
 import { generateCached } from '../blt/generate.js';
 import { writeRandomCheckpoint } from '../blt/random-checkpoint.js';
 import { enableRelaxedSimd } from '../backend/cpu/kernels/wasm/node-flags.js';
@@ -283,6 +284,11 @@ async function cmdEval(p: string[], o: ParsedOptions): Promise<number> {
   return 0;
 }
 
+/** Texts longer than this many bytes get a progress bar in `blt patch`. */
+const LONG_TEXT = 1 << 15;
+/** `blt patch` plots at most this many bytes. */
+const PLOT_BYTES = 4096;
+
 async function cmdPatch(p: string[], o: ParsedOptions): Promise<number> {
   let text: string | Uint8Array;
   if (typeof o.file === 'string') {
@@ -293,13 +299,18 @@ async function cmdPatch(p: string[], o: ParsedOptions): Promise<number> {
   if (text.length === 0) throw new UsageError('patch: the text is empty');
   const dev = await device(o);
   const model = await loadForInference(p[0], dev, o);
-  const v = await patchingView(model, text, (o.threshold as number | undefined) ?? model.config.patching.threshold);
+  // a progress bar (stderr) once the entropy model needs more than a moment
+  const bar = text.length > LONG_TEXT ? new Progress('entropy model', text.length + 1) : null;
+  const v = await patchingView(model, text, { threshold: o.threshold as number | undefined, onProgress: bar ? (done) => bar.advance(done) : undefined });
+  bar?.finish();
   const color = o['no-color'] !== true && Boolean(process.stdout.isTTY);
   console.log(ansiPatches(patchPieces(v.bytes, v.byteLengths), color));
   console.log(`${v.bytes.length} bytes → ${v.byteLengths.length} patches (${(v.bytes.length / v.byteLengths.length).toFixed(2)} bytes/patch), θ = ${v.threshold.toFixed(4)} nats`);
-  const svg = String(o.svg);
-  writeFileAtomic(svg, entropyPlotSvg({ bytes: v.bytes, entropies: v.entropies, starts: v.starts, threshold: v.threshold, title: 'next-byte entropy and patch boundaries' }));
-  console.log(`entropy plot: ${nodePath.resolve(svg)}`);
+  const svg = String(o.svg), n = Math.min(v.bytes.length, PLOT_BYTES); // 14 px per byte: plot the start of a long text
+  writeFileAtomic(svg, entropyPlotSvg({ bytes: v.bytes.subarray(0, n), entropies: v.entropies.subarray(0, n),
+    starts: v.starts.slice(0, n), threshold: v.threshold,
+    title: `next-byte entropy and patch boundaries${n < v.bytes.length ? ` (the first ${n} of ${v.bytes.length} bytes)` : ''}` }));
+  console.log(`entropy plot${n < v.bytes.length ? ` of the first ${n} bytes` : ''}: ${nodePath.resolve(svg)}`);
   return 0;
 }
 

@@ -7,7 +7,6 @@
  */
 import type { Blt } from '../blt/blt.js';
 import { encode } from '../blt/tokenizer.js';
-import * as ops from '../ops/index.js';
 
 export interface PatchingView {
   bytes: Uint8Array;
@@ -19,14 +18,19 @@ export interface PatchingView {
   threshold: number;
 }
 
-export async function patchingView(model: Blt, text: string | Uint8Array, threshold = model.config.patching.threshold): Promise<PatchingView> {
+export interface PatchingViewOptions {
+  /** entropy threshold θ (default: the model's) */
+  threshold?: number;
+  /** told the tokens done after each run of the entropy model (long texts) */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export async function patchingView(model: Blt, text: string | Uint8Array, opts: PatchingViewOptions = {}): Promise<PatchingView> {
+  const threshold = opts.threshold ?? model.config.patching.threshold;
   const bytes = typeof text === 'string' ? new TextEncoder().encode(text) : text;
   if (bytes.length === 0) throw new Error('patch: the text is empty');
   const ids = encode(bytes, { addBos: true, addEos: false });
-  const N = ids.length;
-  const ent = model.computeEntropies(ops.tensor(Int32Array.from(ids), [1, N])); // [1, N]
-  const values = Float32Array.from(await ent.data());
-  ent.dispose();
+  const values = await model.computeEntropies([ids], { onProgress: opts.onProgress }); // [1, N]
   // the model's rule with θ, over the real bytes only ("N-offline": no patch for the unseen next byte)
   const [lengths] = model.patchLengthsOf([ids], values, { threshold, convention: 'N-offline' });
   const byteLengths = Array.from(lengths.subarray(1)); // drop the BOS patch

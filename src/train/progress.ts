@@ -36,6 +36,8 @@ export class Progress {
   private readonly every: number;
   private readonly out: NonNullable<ProgressOptions['stream']>;
   private drawn = false;
+  private readonly t0 = performance.now();
+  private lastTenth = -1;
 
   constructor(readonly label: string, readonly total: number, private readonly opts: ProgressOptions = {}) {
     this.out = opts.stream ?? process.stderr;
@@ -57,6 +59,27 @@ export class Progress {
       this.drawn = true;
     } else if (done % this.every === 0 || done === this.total || done === startStep + 1) {
       this.out.write(`${this.label} step ${done}/${this.total}  ${stats}  lr ${r.lr.toExponential(2)}  |g| ${r.gradNorm.toFixed(3)}\n`);
+    }
+  }
+
+  /**
+   * Progress of work counted in units (e.g. the bytes of a text the entropy model has read): a bar with the rate
+   * and ETA since this Progress was made on a terminal, else a line at every tenth of the total.
+   */
+  advance(done: number, unit = 'B'): void {
+    if (this.opts.quiet) return;
+    const sec = (performance.now() - this.t0) / 1000;
+    const rate = done / Math.max(sec, 1e-9);
+    const stats = `${done}/${this.total} ${unit}  ${Math.round(rate)} ${unit}/s  ETA ${formatDuration((this.total - done) / rate)}`;
+    if (this.tty) {
+      const width = 24;
+      const filled = Math.round((width * done) / this.total);
+      this.out.write(`\r\x1b[2K${this.label} ${'█'.repeat(filled)}${'░'.repeat(width - filled)} ${stats}`);
+      this.drawn = true;
+    } else {
+      const tenth = Math.floor((10 * done) / this.total);
+      if (tenth !== this.lastTenth) this.out.write(`${this.label} ${stats}\n`);
+      this.lastTenth = tenth;
     }
   }
 

@@ -24,7 +24,7 @@ import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
-import { localAttentionRanges } from '../blt/entropy-model.js';
+import { chunkAttention, entropyContext } from '../blt/entropy-context.js';
 import {
   BatchStream, evalBatches, loadCorpus, splitHeldOut, type ByteBatch, type Corpus,
 } from './data.js';
@@ -124,9 +124,7 @@ export function batchPatchLengths(model: Blt, batch: ByteBatch, threshold: numbe
 async function entropyRows(model: Blt, batches: ByteBatch[]): Promise<Float32Array[]> {
   const rows: Float32Array[] = [];
   for (const b of batches) {
-    const ent = model.computeEntropies(ops.tensor(b.inputs, [b.B, b.T]));
-    const v = await ent.data();
-    ent.dispose();
+    const v = await model.computeEntropies(ops.tensor(b.inputs, [b.B, b.T]));
     for (let r = 0; r < b.B; r++) rows.push(Float32Array.from(v.subarray(r * b.T, (r + 1) * b.T)));
   }
   return rows;
@@ -136,10 +134,9 @@ async function entropyRows(model: Blt, batches: ByteBatch[]): Promise<Float32Arr
 function entropyModelLoss(model: Blt, batch: ByteBatch, device: Device): Tensor {
   const patcher = model.model.patcher!;
   const { B, T } = batch;
-  const b = model.config.behaviour;
   const ids = ops.tensor(batch.inputs, [B, T], { device });
-  const logits = patcher.forward(ids, ops.arange(0, T, { device }),
-    localAttentionRanges(batch.inputs, B, T, b.patcherWindow, b.documentMask, device)); // [B, T, 260]
+  const { positions, ranges } = chunkAttention(batch.inputs, B, T, entropyContext(model.config), device);
+  const logits = patcher.forward(ids, positions, ranges); // [B, T, 260]
   return ops.crossEntropy(logits, ops.tensor(batch.targets, [B, T], { device }));
 }
 
@@ -288,8 +285,6 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
 
 /** Logits of the entropy model alone (it is a byte LM too). */
 function entropyLogits(model: Blt, batch: ByteBatch, device: Device): Tensor {
-  const patcher = model.model.patcher!;
-  const b = model.config.behaviour;
-  return patcher.forward(ops.tensor(batch.inputs, [batch.B, batch.T], { device }), ops.arange(0, batch.T, { device }),
-    localAttentionRanges(batch.inputs, batch.B, batch.T, b.patcherWindow, b.documentMask, device));
+  const { positions, ranges } = chunkAttention(batch.inputs, batch.B, batch.T, entropyContext(model.config), device);
+  return model.model.patcher!.forward(ops.tensor(batch.inputs, [batch.B, batch.T], { device }), positions, ranges); // [B, T, 260]
 }

@@ -4,6 +4,8 @@ import { Blt } from '../../../src/blt/blt.js';
 import { makeBltConfig } from '../../../src/blt/config.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import * as ops from '../../../src/ops/index.js';
+import { entropyOfLogits } from '../../../src/blt/entropy-model.js';
+import { causalRanges } from '../../../src/nn/transformer.js';
 
 /**
  * A micro BLT with "hf" or "reference" behaviour whose entropy model gives varied patches: a freshly
@@ -28,7 +30,8 @@ export function microModel(behaviour: 'hf' | 'reference', seed = 0, over: { encC
     head.weight.backend.copyInto(head.weight.storage, scaled.storage);
   });
   const stream = [1, ...Array.from({ length: 63 }, (_, i) => 4 + ((i * 37 + 11) % 256))];
-  const ent = Array.from(model.computeEntropies([stream]).dataSync()).sort((a, b) => a - b);
+  const ent = Array.from(entropyOfLogits(model.model.patcher!.forward(ops.tensor(Int32Array.from(stream), [1, 64]), ops.arange(0, 64),
+    causalRanges(1, 64))).dataSync()).sort((a, b) => a - b);
   cfg.patching.threshold = ent[ent.length >> 1];
   return model;
 }

@@ -82,6 +82,8 @@ describe('other patching rules (spec §2.4, §2.6, §2.7) and cross-attention la
     ['hf, byte patching', microModel('hf', 9)],
     ['hf, encoder cross-attention at every layer (re-pooled), decoder only at the first', microModel('hf', 10, { encCrossAll: true, decCrossAll: false })],
     ['reference, encoder cross-attention at every layer (accumulated)', microModel('reference', 11, { encCrossAll: true })],
+    ['hf, entropy model in chunks of 8 tokens (prompt and generation cross chunks)', microModel('hf', 13)],
+    ['reference, entropy model in chunks of 8 tokens with a window of 3', microModel('reference', 14)],
   ];
   const p = (i: number) => variants[i][1].config.patching;
   p(0).maxPatchLength = 2;
@@ -92,6 +94,8 @@ describe('other patching rules (spec §2.4, §2.6, §2.7) and cross-attention la
   p(4).mode = 'static';
   p(4).patchSize = 3;
   p(5).mode = 'byte';
+  variants[8][1].config.patcher.maxPositionEmbeddings = 8;
+  Object.assign(variants[9][1].config.behaviour, { patcherChunk: 8, patcherWindow: 3 });
 
   it.each(variants)('%s', async (_, model) => {
     await fc.assert(fc.asyncProperty(promptArb, samplingArb, fc.nat(), async (prompt, sampling, seed) => {

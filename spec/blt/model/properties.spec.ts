@@ -165,7 +165,7 @@ describe('batches (spec §12.7, prop 64)', () => {
       async (n, pool) => {
         const rows = [0, 1, 2].map((r) => [1, ...pool.slice(r * 12, r * 12 + n)]);
         const out = await model.forward(rows);
-        const batched = out.logits.dataSync(), ent = model.computeEntropies(rows).dataSync();
+        const batched = out.logits.dataSync(), ent = await model.computeEntropies(rows);
         expect(out.logits.shape).toEqual([3, n + 1, V]);
         for (let r = 0; r < 3; r++) {
           const alone = await model.forward([rows[r]]);
@@ -174,7 +174,7 @@ describe('batches (spec §12.7, prop 64)', () => {
           const slice = batched.subarray(r * (n + 1) * V, (r + 1) * (n + 1) * V);
           // same per-row arithmetic; 1e-5 leaves room for a batched matmul that reassociates sums
           expect(maxDiffRows(slice, la, n + 1)).toBeLessThanOrEqual(1e-5);
-          const ea = model.computeEntropies([rows[r]]).dataSync();
+          const ea = await model.computeEntropies([rows[r]]);
           for (let t = 0; t <= n; t++) expect(Math.abs(ent[r * (n + 1) + t] - ea[t])).toBeLessThanOrEqual(1e-5);
         }
       }), { numRuns: 15 });
@@ -199,7 +199,7 @@ describe('probabilities and entropies (spec §12.2, §12.7 prop 63)', () => {
         for (let v = 0; v < V; v++) s += p[t * V + v];
         expect(Math.abs(s - 1)).toBeLessThanOrEqual(1e-5); // 260 float32 terms of size ~1/260: error ~ 260 * 6e-8
       }
-      for (const h of model.computeEntropies([ids]).dataSync()) {
+      for (const h of await model.computeEntropies([ids])) {
         expect(h).toBeGreaterThanOrEqual(-1e-6);
         expect(h).toBeLessThanOrEqual(Math.log(260) + 1e-5);
       }
@@ -282,7 +282,7 @@ describe('training (spec §7.1)', () => {
 describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
   it('patchLengthsFor follows the config: entropy rule, byte (N+1 ones), static strides after a BOS patch', async () => {
     const ids = [[1, 72, 101, 108, 108, 111, 36, 119]];
-    const ent = model.computeEntropies(ids).dataSync();
+    const ent = await model.computeEntropies(ids);
     expect(Array.from((await model.patchLengthsFor(ids))[0])).toEqual(Array.from(model.patchLengthsOf(ids, ent)[0]));
     const cfg = microConfig();
     const m = new Blt(cfg, { seed: 1 });
@@ -293,11 +293,11 @@ describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
     expect(Array.from((await m.patchLengthsFor(ids))[0])).toEqual([1, 3, 3, 1]);
   });
 
-  it('an entropy model with window 1 sees one token: equal tokens get equal entropies at any position', () => {
+  it('an entropy model with window 1 sees one token: equal tokens get equal entropies at any position', async () => {
     const cfg = microConfig('reference');
     cfg.behaviour.patcherWindow = 1;
     const m = new Blt(cfg, { seed: 9 });
-    const ent = m.computeEntropies([[1, 70, 80, 70, 90, 80, 70]]).dataSync();
+    const ent = await m.computeEntropies([[1, 70, 80, 70, 90, 80, 70]]);
     expect(Math.abs(ent[1] - ent[3])).toBeLessThanOrEqual(1e-6);
     expect(Math.abs(ent[1] - ent[6])).toBeLessThanOrEqual(1e-6);
     expect(Math.abs(ent[2] - ent[5])).toBeLessThanOrEqual(1e-6);

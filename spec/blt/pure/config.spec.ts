@@ -60,7 +60,7 @@ describe("round trip and presets", () => {
     const cfgs = [tinyConfig(), smallConfig("reference"), await loadBltConfigFile(FILES.proj_gqa)];
     for (const cfg of cfgs) expect(parseBltConfig(configToHfJson(cfg))).toEqual(cfg);
     const ref = tinyConfig("reference");
-    expect(ref.behaviour).toEqual({ localWindow: 512, patcherWindow: 512, documentMask: true, repoolEachCrossLayer: false, patchLengthsSumTo: "N+1", emptyPatchAttention: "none", metaPatchRules: true });
+    expect(ref.behaviour).toEqual({ localWindow: 512, patcherWindow: 512, patcherChunk: 8192, documentMask: true, repoolEachCrossLayer: false, patchLengthsSumTo: "N+1", emptyPatchAttention: "none", metaPatchRules: true });
     expect(parseBltConfig(configToHfJson(ref)).behaviour).toEqual(ref.behaviour);
   });
 

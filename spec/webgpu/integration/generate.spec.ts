@@ -40,7 +40,7 @@ describe('generation on webgpu', () => {
     const cpuModel = await loadBltCheckpoint(DIR);
     for (const [name, r] of [['cached', cached], ['reference', reference]] as const) {
       const seq = [...r.promptIds, ...r.ids].slice(0, -1); // every position that chose a byte
-      const lengths = cpuModel.patchLengthsOf([seq], cpuModel.computeEntropies([seq]).dataSync());
+      const lengths = cpuModel.patchLengthsOf([seq], await cpuModel.computeEntropies([seq]));
       const L = noGrad(() => cpuModel.forwardWithPatches([seq], lengths).logits).dataSync(); // [1, N, 260]
       r.ids.forEach((id, j) => {
         const pos = r.promptIds.length - 1 + j;
