@@ -12,13 +12,12 @@ import { WebGpuBackend } from '../../src/backend/webgpu/webgpu-backend.js';
 import type { Storage, UnaryOp, BinaryOp } from '../../src/backend/backend.js';
 import type { TypedArray } from '../../src/tensor/dtype.js';
 import { broadcastShapes, sizeOf } from '../../src/tensor/shape.js';
-import { randomF32, rng, useGpu, U32 as u } from './gpu-setup.js';
+import { randomF32, rng, useGpu, U32 as u, RUN_WEBGPU } from './gpu-setup.js';
 
 const gpu = useGpu();
 let backend: WebGpuBackend | undefined;
-function gb(): WebGpuBackend | undefined {
+function gb(): WebGpuBackend {
   const ctx = gpu();
-  if (!ctx) return undefined;
   backend ??= new WebGpuBackend(ctx);
   return backend;
 }
@@ -70,10 +69,9 @@ function powBound(a: number, b: number, want: number): number {
   return 2 * rel * Math.abs(want);
 }
 
-describe('webgpu backend equals the cpu backend', () => {
+describe.runIf(RUN_WEBGPU)('webgpu backend equals the cpu backend', () => {
   it('unary ops, affine and powScalar', async () => {
     const g = gb();
-    if (!g) return;
     const x = randomF32(500, 11, 4);
     const pos = Float32Array.from(x, (v) => Math.abs(v) + 0.01);
     for (const op of Object.keys(unaryBound) as UnaryOp[]) {
@@ -96,7 +94,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('broadcasting binary ops and where', async () => {
     const g = gb();
-    if (!g) return;
     const shapes: Array<[number[], number[]]> = [[[3, 4], [3, 4]], [[2, 3, 4], [4]], [[2, 1, 4], [1, 3, 1]], [[5], []], [[1], [2, 2, 2, 2, 2, 2, 2]]];
     const ops: BinaryOp[] = ['add', 'sub', 'mul', 'div', 'maximum', 'minimum', 'gt', 'ge', 'eq'];
     for (const [as, bs] of shapes) {
@@ -119,7 +116,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('reductions, softmax, pick and scatter over the last axis (random shapes)', async () => {
     const g = gb();
-    if (!g) return;
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 700 }), fc.integer({ min: 0, max: 1e6 }), async (rows, cols, seed) => {
         const x = randomF32(rows * cols, seed, 3);
@@ -162,7 +158,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('movement ops (float32 and int32), cast, full and copyInto are exact', async () => {
     const g = gb();
-    if (!g) return;
     const shape = [2, 3, 4, 5];
     const xf = randomF32(120, 7);
     const xi = Int32Array.from({ length: 120 }, (_, i) => i * 7 - 300);
@@ -188,7 +183,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('matmul with transposes and broadcast batch', async () => {
     const g = gb();
-    if (!g) return;
     // K = 33 takes the tiled kernel; [8, 32, 12] takes the vec4 kernel on CPU drivers (chooseMatmulVariant).
     for (const [transA, transB, aStride, [batch, M, K, N]] of [
       [false, false, 1, [2, 7, 33, 5]], [true, false, 0, [2, 7, 33, 5]], [false, true, 1, [2, 7, 33, 5]], [true, true, 1, [2, 7, 33, 5]],
@@ -206,7 +200,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('gatherRows, scatterAddRows, segmentMax and its backward', async () => {
     const g = gb();
-    if (!g) return;
     const [V, D, n] = [11, 6, 40];
     const table = randomF32(V * D, 3);
     const ids = Int32Array.from({ length: n }, (_, i) => (i * 7) % V);
@@ -231,7 +224,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('rmsNorm forward and backward, rope, attention', async () => {
     const g = gb();
-    if (!g) return;
     const [rows, D] = [5, 96];
     const x = randomF32(rows * D, 8);
     const w = randomF32(D, 9);
@@ -283,7 +275,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('adamwStep updates p, m, v in place like the CPU', async () => {
     const g = gb();
-    if (!g) return;
     const n = 300;
     const p = randomF32(n, 20), gr = randomF32(n, 21), m = randomF32(n, 22, 0.1), v = Float32Array.from(randomF32(n, 23), (x) => x * x + 0.01);
     const h = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.1, step: 3, gradScale: 0.5 };
@@ -310,7 +301,6 @@ describe('webgpu backend equals the cpu backend', () => {
 
   it('rejects storages from another device and disposed storages, naming the op', () => {
     const g = gb();
-    if (!g) return;
     expect(() => g.unary('exp', cpuBackend.upload(new Float32Array(2)))).toThrow(/webgpu unary exp: storage on device 'cpu'/);
     const s = g.upload(new Float32Array(2));
     g.dispose(s);

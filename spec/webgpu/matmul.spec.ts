@@ -5,21 +5,19 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { encodeMatmul, vec4Ok } from '../../src/backend/webgpu/kernels/matmul.js';
-import { useGpu } from './gpu-setup.js';
+import { useGpu, RUN_WEBGPU } from './gpu-setup.js';
 import { checkMatmulKernel as check, matmulShapeArb as shapeArb, matmulTiled, toMatmulShape as toShape } from '../properties/checks.js';
 
 const gpu = useGpu();
 
-describe('webgpu matmul', () => {
+describe.runIf(RUN_WEBGPU)('webgpu matmul', () => {
   it('tiled kernel equals the f64 reference for random shapes, transposes and broadcast batches', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     await matmulTiled.run({ ctx, numRuns: 40 }); // shared with the demo page (spec/properties/checks.ts)
   });
 
   it('vec4 kernel equals the f64 reference on shapes with K, N (and M if transA) divisible by 4', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     const vec4Arb = shapeArb.map((r) => ({ ...r, K: 4 * Math.ceil(r.K / 4), N: 4 * Math.ceil(r.N / 4), M: r.transA ? 4 * Math.ceil(r.M / 4) : r.M }));
     await fc.assert(
       fc.asyncProperty(vec4Arb, async (r) => {
@@ -34,13 +32,11 @@ describe('webgpu matmul', () => {
 
   it('naive kernel (the plain reference kernel, never chosen by the backend) equals the f64 reference', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     await fc.assert(fc.asyncProperty(shapeArb, (r) => check(ctx, toShape(r), r.seed, 'naive')), { numRuns: 15 });
   });
 
   it('handles the edge sizes 1, 3, 17, 65 and 1000', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     const sizes: Array<[number, number, number]> = [[1, 1, 1], [3, 17, 65], [65, 65, 65], [1000, 3, 17], [17, 1000, 3], [3, 65, 1000]];
     for (const [M, K, N] of sizes) {
       for (const [transA, transB] of [[false, false], [true, true]] as const) {
@@ -59,7 +55,6 @@ describe('webgpu matmul', () => {
 
   it('K = 0 gives zeros and an empty batch dispatches nothing', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     const out = ctx.upload(new Float32Array(6).fill(7));
     const a = ctx.upload(new Float32Array(1));
     encodeMatmul(ctx, a, a, out, { batch: 1, M: 2, K: 0, N: 3, transA: false, transB: false, aBatchStride: 0, bBatchStride: 0 });
@@ -70,7 +65,6 @@ describe('webgpu matmul', () => {
 
   it('rejects buffers that are too small, naming the op', () => {
     const ctx = gpu();
-    if (!ctx) return;
     const a = ctx.upload(new Float32Array(4));
     expect(() =>
       encodeMatmul(ctx, a, a, a, { batch: 1, M: 4, K: 4, N: 4, transA: false, transB: false, aBatchStride: 16, bBatchStride: 16 }),

@@ -8,9 +8,7 @@ import { sizeClass } from '../../src/backend/webgpu/buffer-pool.js';
 import { encodeMatmul } from '../../src/backend/webgpu/kernels/matmul.js';
 import { encodeAttention, encodeAttentionBackward, encodeAttentionDelta } from '../../src/backend/webgpu/kernels/attention.js';
 import { BufferUsage } from '../../src/backend/webgpu/gpu.js';
-import { useGpu } from './gpu-setup.js';
-
-const gpu = useGpu();
+import { useGpu, RUN_WEBGPU } from './gpu-setup.js';
 
 describe('dispatch folding and size classes (no GPU needed)', () => {
   it('foldGroups covers every group with both dimensions within the limit and O(sqrt n) waste', () => {
@@ -41,10 +39,10 @@ describe('dispatch folding and size classes (no GPU needed)', () => {
   });
 });
 
-describe('webgpu runtime', () => {
+describe.runIf(RUN_WEBGPU)('webgpu runtime', () => {
+  const gpu = useGpu();
   it('a 1-D launch of more than 65535 workgroups is folded and reaches every row', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     // The Delta kernel is 1-D over rows; with D = 1 it computes delta[row] = out[row] * dOut[row].
     const rows = MAX_GROUPS_PER_DIM * 64 + 129; // 65538 groups of 64
     const ones = ctx.upload(new Float32Array(rows).fill(1));
@@ -61,7 +59,6 @@ describe('webgpu runtime', () => {
 
   it('the pool reuses a released buffer only after the next submit', () => {
     const ctx = gpu();
-    if (!ctx) return;
     const usage = BufferUsage.STORAGE | BufferUsage.COPY_DST;
     const a = ctx.pool.acquire(1000, usage);
     ctx.pool.release(a);
@@ -77,7 +74,6 @@ describe('webgpu runtime', () => {
 
   it('the batcher submits once per 32 dispatches and before a read', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     ctx.flush();
     const a = ctx.upload(new Float32Array(4).fill(1));
     const c = ctx.createBuffer(16);
@@ -93,7 +89,6 @@ describe('webgpu runtime', () => {
 
   it('an invalid kernel surfaces as an Error from the next read, naming the kernel', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     const buf = ctx.createBuffer(16);
     ctx.run({ name: 'broken_kernel_for_test', wgsl: '@compute @workgroup_size(1) fn main() { let x: f32 = 1u; }' }, [], undefined, [1, 1, 1]);
     await expect(ctx.readF32(buf, 4)).rejects.toThrow(/broken_kernel_for_test/);
@@ -102,7 +97,6 @@ describe('webgpu runtime', () => {
 
   it('live buffers return to the baseline after matmul and attention forward + backward', async () => {
     const ctx = gpu();
-    if (!ctx) return;
     ctx.flush();
     const baseline = ctx.stats();
     let allocatedAfterRound1 = 0;

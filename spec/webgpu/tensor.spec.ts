@@ -8,31 +8,13 @@
 // softmax / rmsNorm at these sizes. (A wiring bug - wrong device, dropped gradient, wrong layout - gives
 // O(1) errors.)
 
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import * as ops from '../../src/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
-import { destroyWebGpu, initWebGpu } from '../../src/backend/webgpu/index.js';
-import '../../src/index.js'; // the Node entry: installs the CPU backend
-import { randomF32 } from './gpu-setup.js';
+import { randomF32, RUN_WEBGPU } from './gpu-setup.js';
+import { useWebGpuBackend } from './integration/backend-setup.js';
 
-let ready = false;
-let failure: Error | undefined;
-beforeAll(async () => {
-  try {
-    await initWebGpu();
-    ready = true;
-  } catch (err) {
-    failure = err as Error;
-    if (!process.env.CI) console.warn(`\n[spec/webgpu] tensor tests did NOT run (CI unset):\n  ${failure.message}\n`);
-  }
-});
-afterAll(() => destroyWebGpu());
-
-function available(): boolean {
-  if (ready) return true;
-  if (process.env.CI) throw failure ?? new Error('webgpu: initWebGpu failed');
-  return false;
-}
+useWebGpuBackend();
 
 const [B, T, H, Dh, V] = [2, 6, 2, 4, 13];
 const Dm = H * Dh;
@@ -63,9 +45,8 @@ async function values(t: Tensor | null | undefined): Promise<Float32Array> {
   return Float32Array.from(await t.data());
 }
 
-describe('tensors on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('tensors on webgpu', () => {
   it('a small network gives the same loss and gradients on webgpu as on cpu', async () => {
-    if (!available()) return;
     const cpu = run('cpu');
     const gpu = run('webgpu');
     expect(gpu.loss.device).toBe('webgpu');
@@ -84,7 +65,6 @@ describe('tensors on webgpu', () => {
   });
 
   it('moving a tensor to webgpu and back round-trips exactly', async () => {
-    if (!available()) return;
     const x = ops.tensor(randomF32(37, 9), [37]);
     const y = await (await x.to('webgpu')).to('cpu');
     expect(Array.from(await y.data())).toEqual(Array.from(await x.data()));

@@ -1,34 +1,26 @@
 // backend-setup.ts — the installed WebGPU backend (initWebGpu) for the integration specs, one device per file.
-//
-// Same "no adapter" policy as ../gpu-setup.ts: with CI set, a missing adapter FAILS every test (the error
-// names what was tried); without CI a warning is printed once and the tests return early. Tests therefore
-// start with `const be = webgpu(); if (!be) return;`.
+// Same policy as ../gpu-setup.ts: suites run under `describe.runIf(RUN_WEBGPU)`; with CI set and no adapter the
+// hook below fails them, naming what was tried.
 
 import { afterAll, beforeAll } from 'vitest';
 import '../../../src/index.js'; // the Node entry: installs the CPU backend, and Dawn as WebGPU's way to the GPU
 import { destroyWebGpu, initWebGpu, type WebGpuBackend } from '../../../src/backend/webgpu/index.js';
+import { RUN_WEBGPU } from '../gpu-setup.js';
 
-export function useWebGpuBackend(): () => WebGpuBackend | undefined {
+export { RUN_WEBGPU };
+
+export function useWebGpuBackend(): () => WebGpuBackend {
   let backend: WebGpuBackend | undefined;
-  let failure: Error | undefined;
   beforeAll(async () => {
-    try {
-      backend = await initWebGpu();
-    } catch (err) {
-      failure = err as Error;
-      if (!process.env.CI) {
-        console.warn(`\n[spec/webgpu/integration] WebGPU tests did NOT run (they pass vacuously because CI is unset):\n  ${failure.message}\n`);
-      }
-    }
+    if (RUN_WEBGPU) backend = await initWebGpu();
   });
   afterAll(() => {
     destroyWebGpu();
     backend = undefined;
   });
   return () => {
-    if (backend) return backend;
-    if (process.env.CI) throw failure ?? new Error('webgpu: initWebGpu failed');
-    return undefined;
+    if (!backend) throw new Error('webgpu: no backend (see the failed beforeAll hook)');
+    return backend;
   };
 }
 

@@ -11,9 +11,9 @@ import { moduleToCpu } from '../../../src/nn/module.js';
 import { Blt } from '../../../src/blt/blt.js';
 import { tinyConfig } from '../../../src/blt/config.js';
 import { causalRanges } from '../../../src/nn/transformer.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 
 /** Every float32 bit pattern class: zeros, subnormals, normals, extremes, infinities, NaNs with payloads. */
 function specialF32(): Float32Array {
@@ -25,9 +25,8 @@ function specialF32(): Float32Array {
 }
 const bitsOf = (a: Float32Array | Int32Array): number[] => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length));
 
-describe("Tensor.to('webgpu') and back", () => {
+describe.runIf(RUN_WEBGPU)("Tensor.to('webgpu') and back", () => {
   it('round trips float32 and int32 tensors bit-exactly, for every shape kind', async () => {
-    if (!webgpu()) return;
     const cases: [Float32Array | Int32Array, number[]][] = [
       [specialF32(), [4, 4]],
       [Int32Array.from([0, -1, 1, 2147483647, -2147483648, 259, -100]), [7]],
@@ -54,7 +53,6 @@ describe("Tensor.to('webgpu') and back", () => {
   });
 
   it('to() is differentiable: a webgpu leaf read on the cpu gets its gradient back on webgpu', async () => {
-    if (!webgpu()) return;
     const x = ops.tensor([1, -2, 3, 0.5], [2, 2], { device: 'webgpu', requiresGrad: true });
     const onCpu = await x.to('cpu');
     const loss = ops.sum(ops.mul(onCpu, onCpu)); // d/dx = 2x
@@ -64,14 +62,12 @@ describe("Tensor.to('webgpu') and back", () => {
   });
 
   it('a cpu leaf copied to webgpu refuses to back-propagate synchronously, with an explanation', async () => {
-    if (!webgpu()) return;
     const x = ops.tensor([1, 2], [2], { requiresGrad: true });
     const loss = ops.sum(await x.to('webgpu'));
     expect(() => ops.backward(loss)).toThrow(/gradient of a CPU->webgpu copy must be read back asynchronously/);
   });
 
   it('float64 cannot go to webgpu, and host reads of webgpu tensors must be async: clear errors', async () => {
-    if (!webgpu()) return;
     const f64 = ops.tensor(Float64Array.of(1, 2), [2]);
     await expect(f64.to('webgpu')).rejects.toThrow(/float64 is not supported on WebGPU/);
     const g = ops.tensor([1, 2, 3], [3], { device: 'webgpu' });
@@ -84,9 +80,8 @@ describe("Tensor.to('webgpu') and back", () => {
   });
 });
 
-describe('mixed devices', () => {
+describe.runIf(RUN_WEBGPU)('mixed devices', () => {
   it('every multi-input op refuses a cpu/webgpu mix, naming the op and both devices', () => {
-    if (!webgpu()) return;
     const c = (shape: number[]) => ops.full(shape, 0.5);
     const g = (shape: number[]) => ops.full(shape, 0.5, { device: 'webgpu' });
     const ci = (data: number[]) => ops.tensor(Int32Array.from(data), [data.length]);
@@ -116,16 +111,14 @@ describe('mixed devices', () => {
   });
 
   it('a BLT on webgpu rejects a device tensor of ids (hashing and patching run on the host)', () => {
-    if (!webgpu()) return;
     const model = new Blt(tinyConfig(), { seed: 0 }).to('webgpu');
     const ids = ops.tensor(Int32Array.of(1, 72, 105), [1, 3], { device: 'webgpu' });
     expect(() => model.forwardWithPatches(ids, [[1, 1, 1]])).toThrow(/must be a CPU tensor .*got 'webgpu'/);
   });
 });
 
-describe('Module.to and moduleToCpu', () => {
+describe.runIf(RUN_WEBGPU)('Module.to and moduleToCpu', () => {
   it('move every tensor of a BLT to webgpu and back bit-exactly, keeping names, shapes and trainability', async () => {
-    if (!webgpu()) return;
     const model = new Blt(tinyConfig(), { seed: 4 });
     const before = model.namedTensors().map(([n, t]) => [n, [...t.shape], t.requiresGrad, bitsOf(t.dataSync() as Float32Array)] as const);
     const oldTensor = model.lm_head.weight;

@@ -12,16 +12,15 @@ import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { generate, generateCached } from '../../../src/blt/generate.js';
 import { GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const DIR = sharedPath('golden', 'blt1b_like');
 const webgpu = useWebGpuBackend();
 
-describe('generation on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('generation on webgpu', () => {
   it('cached and reference greedy generation on the GPU choose the CPU model\'s argmax bytes and free their buffers', async () => {
     const be = webgpu();
-    if (!be) return;
     const gpuModel = await loadBltCheckpoint(DIR, { device: 'webgpu' });
     be.ctx.flush();
     const baseline = be.ctx.stats().live;

@@ -11,11 +11,11 @@ import { describe, expect, it } from 'vitest';
 import { checkMetaGolden, metaGoldenModelDir } from '../../../src/blt/golden-meta.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 import { openCheckpoint } from '../../../src/blt/packaging/open.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { nodeFiles } from '../../../src/io/node-files.js';
 
 const META = sharedPath('golden-meta');
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 
 /** The set's cases as (name, number of documents, number of tokens). */
 function cases(): { name: string; docs: number; tokens: number }[] {
@@ -26,9 +26,8 @@ function cases(): { name: string; docs: number; tokens: number }[] {
   });
 }
 
-describe('Meta\'s golden outputs on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('Meta\'s golden outputs on webgpu', () => {
   it('the multi-document case and a case beyond the local window match Meta from every packaging', async () => {
-    if (!webgpu()) return;
     const all = cases();
     const window = openCheckpoint(nodeFiles, nodePath.join(metaGoldenModelDir(META)!, 'hub')).config.behaviour.localWindow!;
     const beyond = all.filter((c) => c.tokens > window).reduce((a, b) => (b.tokens < a.tokens ? b : a));

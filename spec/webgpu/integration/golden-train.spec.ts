@@ -15,13 +15,13 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { maxAbs, trainSteps } from './train-helpers.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const DIR = sharedPath('golden-train');
 const STEPS = 3;
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 
 interface Expected {
   steps: { lr: number; loss: number; grad_norm: number; clip_coef: number }[];
@@ -29,9 +29,8 @@ interface Expected {
     after_step0_abs_insensitive: number; after_step0_abs_sensitive_lr0_factor: number };
 }
 
-describe('golden training steps on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('golden training steps on webgpu', () => {
   it(`the first ${STEPS} steps match HF: loss, raw gradients, clip, AdamW weights, frozen entropy model`, async () => {
-    if (!webgpu()) return;
     const exp = JSON.parse(readFileSync(join(DIR, 'expected.json'), 'utf8')) as Expected;
     const tol = exp.suggested_tolerances;
     const batches = readSafetensorsFile(join(DIR, 'batches.safetensors')).tensors;

@@ -20,7 +20,7 @@ import { describe, expect, it } from 'vitest';
 import { checkGoldenConfig, GOLDEN_TOLERANCE } from '../../../src/blt/golden.js';
 import { loadBltCheckpoint } from '../../../src/blt/checkpoint.js';
 import { readSafetensorsFile } from '../../../src/io/safetensors-file.js';
-import { maxAbsDiff, useWebGpuBackend } from './backend-setup.js';
+import { maxAbsDiff, useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const GOLDEN = sharedPath('golden');
@@ -28,12 +28,11 @@ const CASES = ['ascii_short', 'utf8_mixed_emoji', 'repeat_pattern', 'random_byte
 /** One float32 implementation's entropy budget against any other (src/blt/golden.ts). */
 const ENTROPY_ONE_IMPL = GOLDEN_TOLERANCE.entropy;
 
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 
-describe('the BLT golden forward on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('the BLT golden forward on webgpu', () => {
   for (const config of ['blt1b_like', 'proj_gqa']) {
     it(`${config}: entropies, patch lengths and logits of ${CASES.join(', ')} match HF`, async () => {
-      if (!webgpu()) return;
       const dir = `${GOLDEN}/${config}`;
       const gpuModel = await loadBltCheckpoint(dir, { device: 'webgpu' });
       expect(gpuModel.device).toBe('webgpu');

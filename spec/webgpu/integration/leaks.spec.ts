@@ -13,17 +13,16 @@ import { Blt } from '../../../src/blt/blt.js';
 import { tinyConfig } from '../../../src/blt/config.js';
 import { AdamW } from '../../../src/optim/adamw.js';
 import { clipGradNorm } from '../../../src/optim/clip.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 
 const webgpu = useWebGpuBackend();
 
 const text = (s: number) => `step ${s}: Byte Latent Transformer on WebGPU, caf\u00e9 \u4e2d\u6587 \ud83d\ude00 aaaaaaaaaaaa`;
 const row = (s: number) => [1, ...Array.from(new TextEncoder().encode(text(s)), (b) => b + 4)].slice(0, 24);
 
-describe('GPU buffers of the BLT on webgpu', () => {
+describe.runIf(RUN_WEBGPU)('GPU buffers of the BLT on webgpu', () => {
   it('a training step inside scopeAsync returns the live buffer count to its baseline; 10 steps stay flat', async () => {
     const be = webgpu();
-    if (!be) return;
     const model = new Blt(tinyConfig(), { seed: 1 }).to('webgpu');
     const opt = new AdamW(model.parameters(), { lr: 1e-3 });
     const stats = () => { be.ctx.flush(); return be.ctx.stats(); };
@@ -67,7 +66,6 @@ describe('GPU buffers of the BLT on webgpu', () => {
 
   it('inference (forward with intermediates, generation) releases everything it does not return', async () => {
     const be = webgpu();
-    if (!be) return;
     const model = new Blt(tinyConfig(), { seed: 2 }).to('webgpu');
     be.ctx.flush();
     const baseline = be.ctx.stats().live;

@@ -4,15 +4,14 @@
 
 import { describe, it } from 'vitest';
 import { causality, entropyRange, thresholdMonotone } from '../../properties/checks.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 
 const webgpu = useWebGpuBackend();
 
-describe('paper invariants on webgpu (shared with the demo page)', () => {
+describe.runIf(RUN_WEBGPU)('paper invariants on webgpu (shared with the demo page)', () => {
   for (const check of [causality, entropyRange, thresholdMonotone]) {
     it(check.name, async () => {
       const be = webgpu();
-      if (!be) return;
       await check.run({ ctx: be.ctx });
     });
   }

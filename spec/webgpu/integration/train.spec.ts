@@ -28,11 +28,11 @@ import { Embedding, Linear, RMSNorm } from '../../../src/nn/layers.js';
 import { TransformerLayer, causalRanges, positionsTensor } from '../../../src/nn/transformer.js';
 import { Blt } from '../../../src/blt/blt.js';
 import { tinyConfig } from '../../../src/blt/config.js';
-import { useWebGpuBackend } from './backend-setup.js';
+import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { setWasmKernels, wasmKernelsActive } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import { adamwWeightBounds, maxAbs, trainSteps, type StepRecord } from './train-helpers.js';
 
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 
 // The CPU is the reference here: float64 accumulation in every kernel (the wasm matmul accumulates in float32,
 // like BLAS and like WebGPU, which would make this a comparison of two float32 implementations).
@@ -109,9 +109,8 @@ function compareRuns(cpu: StepRecord[], gpu: StepRecord[], names: string[], lrs:
   expect(tight / total).toBeGreaterThan(0.75); // measured: 87% (tiny BLT), more for the small LM
 }
 
-describe('training steps on webgpu match cpu', () => {
+describe.runIf(RUN_WEBGPU)('training steps on webgpu match cpu', () => {
   it('a query that sees a single key gets exactly zero dq and dk on webgpu, as on cpu', async () => {
-    if (!webgpu()) return;
     // Softmax over one key is exactly 1 whatever q and k are, so dS = P (dP - Delta) must be exactly 0
     // (out = v exactly, Delta = dO . out = dO . v = dP). BLT hits this in every length-1 patch of the encoder
     // cross-attention (and at t = 0 of every causal mask); a rounding residue there becomes a full AdamW step.
@@ -140,7 +139,6 @@ describe('training steps on webgpu match cpu', () => {
   });
 
   it('a small transformer LM: loss, every gradient, and weights after 3 AdamW steps', async () => {
-    if (!webgpu()) return;
     const [V, dim, B, T] = [48, 32, 2, 24];
     const rng = new Rng(7);
     const batches = [0, 1, 2].map(() => Int32Array.from({ length: B * T }, () => rng.int(V)));
@@ -160,7 +158,6 @@ describe('training steps on webgpu match cpu', () => {
   });
 
   it('a tiny BLT (entropy patching inside the step): patches, loss, every gradient, weights after 3 AdamW steps', async () => {
-    if (!webgpu()) return;
     const texts = ['Hello, WebGPU! caf\u00e9 \u4e2d\u6587 abcabcabcabc', 'aaaaaaaaaaaaaaaaaaaa the quick brown fox', '\u00fcber 12345 \ud83d\ude00 xyzxyzxyzxyzxyzxyzxyz'];
     const row = (i: number) => [1, ...Array.from(new TextEncoder().encode(texts[i % 3]), (b) => b + 4)].slice(0, 36);
     const batch = (s: number) => [row(s), row(s + 1)]; // [2, 36]
@@ -186,7 +183,6 @@ describe('training steps on webgpu match cpu', () => {
   });
 
   it("Meta's reference flavour: EOS document masks, N+1 patch lengths, empty and padded patches", async () => {
-    if (!webgpu()) return;
     // Row 0: two documents (EOS = 2 at position 9), an empty patch in the middle; row 1: fewer patches, so it
     // is padded with empty ones. Empty patches attend to nothing here (emptyPatchAttention 'none'): the
     // kernels' empty-range paths (out = 0, lse = -inf, no gradient) run on both devices.

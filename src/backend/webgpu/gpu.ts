@@ -76,6 +76,12 @@ async function findGpu(tried: string[]): Promise<GPU | undefined> {
   }
 }
 
+/** Whether a WebGPU adapter is available (asks for one; opens no device). */
+export async function hasWebGpuAdapter(): Promise<boolean> {
+  const gpu = await findGpu([]);
+  return gpu !== undefined && (await gpu.requestAdapter({ powerPreference: 'high-performance' })) !== null;
+}
+
 /**
  * Request an adapter and a device. Throws an Error naming everything that was tried when no adapter exists.
  */
