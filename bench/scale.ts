@@ -1,6 +1,6 @@
 // Real-scale benchmark: a BLT-1B-shaped checkpoint (HF BltConfig() defaults: 4.63B parameters with the entropy
 // model, 3.07B of them in the 3000012 x 1024 hash table) in bfloat16, loaded and run the way `blt generate` runs
-// it (loadBltCheckpoint with hashTables 'auto', then generateCached, greedy). Reported per device:
+// it (loadBltCheckpoint with hashTables 'auto', then generate, greedy). Reported per device:
 //   load ms       openCheckpoint + bltFromCheckpoint (headers, shape checks, every tensor read into 16-bit storage; the
 //                 hash table stays in the file)
 //   first step ms the prompt "my name is" and the first byte
@@ -50,7 +50,7 @@ function peakRss(): number {
 async function measure(dir: string, device: 'cpu' | 'webgpu', bytes: number): Promise<ScaleResult> {
   await import('../src/index.js');
   const { loadBltCheckpoint } = await import('../src/blt/checkpoint.js');
-  const { generateCached } = await import('../src/blt/generate.js');
+  const { generate } = await import('../src/blt/generate.js');
   const { DiskTable } = await import('../src/nn/disk-table.js');
   if (device === 'webgpu') await (await import('../src/backend/webgpu/index.js')).initWebGpu();
   const t = performance.now();
@@ -58,7 +58,7 @@ async function measure(dir: string, device: 'cpu' | 'webgpu', bytes: number): Pr
   const loadMs = performance.now() - t;
   const run = async (n: number): Promise<{ ms: number; text: string }> => {
     const t0 = performance.now();
-    const r = await generateCached(model, SCALE_PROMPT, { maxNewBytes: n, sampling: { greedy: true }, stopAtEos: false });
+    const r = await generate(model, SCALE_PROMPT, { maxNewBytes: n, sampling: { greedy: true }, stopAtEos: false });
     return { ms: performance.now() - t0, text: r.text };
   };
   if (device === 'webgpu') await run(2); // untimed: compiles the shaders

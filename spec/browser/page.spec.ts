@@ -16,7 +16,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import '../../src/index.js';
 import { loadBltCheckpoint } from '../../src/blt/checkpoint.js';
-import { generateCached } from '../../src/blt/generate.js';
+import { generate } from '../../src/blt/generate.js';
 import type { Blt } from '../../src/blt/blt.js';
 import { patchingView } from '../../src/train/patching-view.js';
 import { loadAnyCheckpoint } from '../../src/blt/load-sources.js';
@@ -168,7 +168,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('the demo page in chromium', (
     await page.locator('#gen-len').fill('40');
     await page.locator('#gen-run').click();
     await expect.poll(() => page.locator('#gen-out').getAttribute('data-state'), { timeout: 60_000 }).toBe('done');
-    const want = await generateCached(node, prompt, { maxNewBytes: 40 });
+    const want = await generate(node, prompt, { maxNewBytes: 40 });
     expect(await page.locator('#gen-out .generated').textContent()).toBe(want.text);
     await shot(page, 'generation');
     // a long sampled run, stopped after the first bytes arrive

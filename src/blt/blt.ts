@@ -23,7 +23,6 @@ import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
 import { noGrad } from '../autograd/grad-mode.js';
-import { scopeAsync } from '../tensor/scope.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { BltConfig } from './config.js';
@@ -36,7 +35,7 @@ import { LocalDecoder, decoderCrossRanges } from './local-decoder.js';
 import { batchPatchIds } from './patch-ids.js';
 import { patchLengths, patchRuleOf, type PatchRule, type PatchRuleOverrides } from './patcher.js';
 import { bitsPerByte } from './metrics.js';
-import { EOS_ID, VOCAB_SIZE } from './tokenizer.js';
+import { VOCAB_SIZE } from './tokenizer.js';
 
 /** Token ids of a batch: an int32 CPU tensor [B, T] (or [T] for one row), or rows of equal length. */
 export type TokenBatch = Tensor | readonly ArrayLike<number>[];
@@ -284,7 +283,8 @@ export class Blt extends Module {
   /** Eqs. 9-12: the local decoder on the byte states [B, T, dE] reading o [B, P, dG], then the byte head: logits [B, T, 260]. */
   decode(batch: PatchedBatch, hidden: Tensor, o: Tensor, record?: Recorder): Tensor {
     const { B, T } = batch;
-    const z = this.model.local_decoder.forward(hidden, o, {
+    const dec = this.model.local_decoder;
+    const z = dec.forward(hidden, dec.patchKeys(o, record), { // keys [B, P·k, dD]
       positions: batch.positions, selfRanges: batch.localRanges,
       crossRanges: decoderCrossRanges(batch.decIds, B, T, this.config.crossAttnK, this.device),
     }, record); // [B, T, dD]
@@ -297,29 +297,6 @@ export class Blt extends Module {
   /** HF `patch_in_forward`: patch lengths from the config's rule (entropy model inside), then the model. */
   async forward(ids: TokenBatch, opts: BltForwardOptions = {}): Promise<BltOutput> {
     return this.forwardWithPatches(ids, await this.patchLengthsFor(ids), opts);
-  }
-
-  // [doc:blt-generate]
-  /**
-   * Greedy generation without a cache (spec §2.11, Appendix C.5): at every step re-patch the whole prefix
-   * (the entropy model is consulted after every byte), run the model, append argmax(logits[last]).
-   * Stops after `maxNewTokens` or at EOS (when `stopAtEos`, default true). Returns prompt + new ids.
-   */
-  async generate(prompt: ArrayLike<number>, opts: { maxNewTokens: number; stopAtEos?: boolean }): Promise<number[]> {
-    const ids = Array.from(prompt);
-    for (let n = 0; n < opts.maxNewTokens; n++) {
-      const best = await scopeAsync(async () => {
-        const lengths = await this.patchLengthsFor([ids]);
-        const { logits } = noGrad(() => this.forwardWithPatches([ids], lengths));
-        const last = (await logits.data()).subarray((ids.length - 1) * this.config.vocabSize, ids.length * this.config.vocabSize);
-        let arg = 0;
-        for (let v = 1; v < last.length; v++) if (last[v] > last[arg]) arg = v;
-        return arg;
-      });
-      ids.push(best);
-      if (best === EOS_ID && (opts.stopAtEos ?? true)) break;
-    }
-    return ids;
   }
 
   // ---- training objective and metric (§7.1, §7.4) ---------------------------------------------------------

@@ -13,8 +13,8 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
-import { Module } from '../nn/module.js';
-import { Linear, RMSNorm } from '../nn/layers.js';
+import { RMSNorm } from '../nn/layers.js';
+import { Attention } from '../nn/attention.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 
@@ -25,41 +25,23 @@ export interface CrossAttentionConfig {
   eps: number;
 }
 
-export class CrossAttention extends Module {
+/** The q/k/v/o projections and head checks are nn/attention.ts's, shared with self-attention; the norms are its own. */
+export class CrossAttention extends Attention {
   q_norm: RMSNorm;
   k_norm: RMSNorm;
-  q_proj: Linear;
-  k_proj: Linear;
-  v_proj: Linear;
-  o_proj: Linear;
-  readonly headDim: number;
 
   constructor(readonly cfg: CrossAttentionConfig, rng: Rng) {
-    super();
-    const { dim, heads, kvHeads, eps } = cfg;
-    if (dim % heads !== 0) throw new Error(`CrossAttention: dim ${dim} is not divisible by ${heads} heads`);
-    if (heads % kvHeads !== 0) throw new Error(`CrossAttention: ${heads} heads are not divisible by ${kvHeads} kv heads`);
-    this.headDim = dim / heads;
-    this.q_norm = new RMSNorm(dim, eps);
-    this.k_norm = new RMSNorm(dim, eps);
-    this.q_proj = new Linear(dim, heads * this.headDim, { rng });
-    this.k_proj = new Linear(dim, kvHeads * this.headDim, { rng });
-    this.v_proj = new Linear(dim, kvHeads * this.headDim, { rng });
-    this.o_proj = new Linear(heads * this.headDim, dim, { rng });
+    super(cfg, rng, 'CrossAttention');
+    this.q_norm = new RMSNorm(cfg.dim, cfg.eps);
+    this.k_norm = new RMSNorm(cfg.dim, cfg.eps);
   }
 
   // [doc:cross-attn]
   /** xq [B, Tq, dim] queries, xkv [B, Tk, dim] context, ranges [B, Tq] -> xq + A  [B, Tq, dim]. */
   forward(xq: Tensor, xkv: Tensor, ranges: KeyRanges): Tensor {
-    const [B, Tq] = xq.shape;
-    const Tk = xkv.shape[1];
-    const { heads, kvHeads } = this.cfg;
-    const Dh = this.headDim;
-    const kvn = this.k_norm.forward(xkv);                                                 // one norm for K and V
-    const q = ops.reshape(this.q_proj.forward(this.q_norm.forward(xq)), [B, Tq, heads, Dh]); // [B, Tq, H, Dh]
-    const k = ops.reshape(this.k_proj.forward(kvn), [B, Tk, kvHeads, Dh]);               // [B, Tk, Hkv, Dh]
-    const v = ops.reshape(this.v_proj.forward(kvn), [B, Tk, kvHeads, Dh]);               // [B, Tk, Hkv, Dh]
-    const o = ops.attention(q, k, v, ranges);                                             // [B, Tq, H, Dh]
-    return ops.add(xq, this.o_proj.forward(ops.reshape(o, [B, Tq, heads * Dh])));         // [B, Tq, dim]
+    const kvn = this.k_norm.forward(xkv);            // one norm for K and V
+    const q = this.queries(this.q_norm.forward(xq)); // [B, Tq, H, Dh]
+    const { k, v } = this.keysValues(kvn);           // [B, Tk, Hkv, Dh] each
+    return ops.add(xq, this.attend(q, k, v, ranges)); // [B, Tq, dim]
   }
 }

@@ -16,7 +16,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
-import { TransformerLayer, forwardLayersCached, type KvCache } from '../nn/transformer.js';
+import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { TransformerPartConfig } from './config.js';
@@ -24,9 +24,8 @@ import { EOS_ID } from './tokenizer.js';
 
 // [doc:local-mask]
 /**
- * Local self-attention key ranges for host token ids [B, T]: query t sees keys [start, t], where
- *   start = max(t - W + 1  (window, if any),  1 + last EOS position before t  (documents, if enabled), 0).
- * An EOS belongs to the document it ends (spec §2.9). Built on the host, uploaded to `device`.
+ * Local self-attention key ranges for host token ids [B, T]: query t sees keys [localKeyStart(t), t].
+ * An EOS belongs to the document it ends. Built on the host, uploaded to `device`.
  */
 export function localAttentionRanges(ids: Int32Array, B: number, T: number, window: number | null,
   documentMask: boolean, device: Device): KeyRanges {
@@ -35,12 +34,19 @@ export function localAttentionRanges(ids: Int32Array, B: number, T: number, wind
     let docStart = 0;
     for (let t = 0; t < T; t++) {
       if (documentMask && t > 0 && ids[b * T + t - 1] === EOS_ID) docStart = t;
-      const windowStart = window === null ? 0 : t - window + 1;
-      start[b * T + t] = Math.max(0, windowStart, docStart);
+      start[b * T + t] = localKeyStart(t, window, docStart);
       end[b * T + t] = t + 1;
     }
   }
   return { start: ops.tensor(start, [B, T], { device }), end: ops.tensor(end, [B, T], { device }) };
+}
+
+/**
+ * First key of query t: max(t - W + 1 (window, if any), docStart (1 + the last EOS before t, with document
+ * masks; else 0), 0).
+ */
+export function localKeyStart(t: number, window: number | null, docStart: number): number {
+  return Math.max(0, window === null ? 0 : t - window + 1, docStart);
 }
 
 // [doc:entropy-model]
@@ -61,16 +67,12 @@ export class EntropyModel extends Module {
     this.lm_head = new Linear(cfg.hiddenSize, cfg.vocabSize, { rng });
   }
 
-  /** ids int32 [B, T] on the model's device -> next-token logits [B, T, V]. */
-  forward(ids: Tensor, positions: Tensor, ranges: KeyRanges): Tensor {
-    let h = this.embed_tokens.forward(ids); // [B, T, d]
-    for (const layer of this.layers) h = layer.forward(h, positions, ranges);
-    return this.lm_head.forward(this.norm.forward(h)); // [B, T, V]
-  }
-
-  /** `forward` for n new ids [B, n] with the key/value cache of the earlier rows -> their logits [B, n, V]. */
-  forwardCached(ids: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): Tensor {
-    const h = forwardLayersCached(this.layers, this.embed_tokens.forward(ids), positions, ranges, cache); // [B, n, d]
+  /**
+   * ids int32 [B, n] on the model's device -> next-token logits [B, n, V]. With `cache` (generation) the ids are
+   * the newest rows and attend to the earlier rows it holds too.
+   */
+  forward(ids: Tensor, positions: Tensor, ranges: KeyRanges, cache?: KvCache): Tensor {
+    const h = forwardLayers(this.layers, this.embed_tokens.forward(ids), positions, ranges, cache); // [B, n, d]
     return this.lm_head.forward(this.norm.forward(h)); // [B, n, V]
   }
 }

@@ -10,7 +10,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear } from '../nn/layers.js';
-import { TransformerLayer, forwardLayersCached, type KvCache } from '../nn/transformer.js';
+import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer.js';
 import type { KeyRanges } from '../ops/attention.js';
 import * as ops from '../ops/index.js';
 import type { GlobalPartConfig } from './config.js';
@@ -54,23 +54,13 @@ export class GlobalTransformer extends Module {
   }
 
   // [doc:global-forward]
-  /** patches [B, P, k·dE], positions int32 [P], ranges [B, P] -> o [B, P, dG]. */
-  forward(patches: Tensor, positions: Tensor, ranges: KeyRanges, record?: (name: string, t: Tensor) => void): Tensor {
-    let g = this.token_embedding_projection ? this.token_embedding_projection.forward(patches) : patches; // [B, P, dG]
-    record?.('global.projected', g);
-    this.layers.forEach((layer, l) => {
-      g = layer.forward(g, positions, ranges); // [B, P, dG]
-      record?.(`global.layer${l}`, g);
-    });
-    return g;
-  }
-
   /**
-   * `forward` for n new patches [B, n, k·dE] at `positions` [n] with the key/value cache of the earlier
-   * patches (incremental generation; `ranges` [B, n] index all patches) -> their o [B, n, dG].
+   * patches [B, P, k·dE], positions int32 [P], ranges [B, P] -> o [B, P, dG]. With `cache` (generation) the
+   * patches are the newest ones and attend to the earlier patches it holds too.
    */
-  forwardCached(patches: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): Tensor {
-    const g = this.token_embedding_projection ? this.token_embedding_projection.forward(patches) : patches; // [B, n, dG]
-    return forwardLayersCached(this.layers, g, positions, ranges, cache); // [B, n, dG]
+  forward(patches: Tensor, positions: Tensor, ranges: KeyRanges, record?: (name: string, t: Tensor) => void, cache?: KvCache): Tensor {
+    const g = this.token_embedding_projection ? this.token_embedding_projection.forward(patches) : patches; // [B, P, dG]
+    record?.('global.projected', g);
+    return forwardLayers(this.layers, g, positions, ranges, cache, (l, h) => record?.(`global.layer${l}`, h)); // [B, P, dG]
   }
 }

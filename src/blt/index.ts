@@ -20,4 +20,5 @@ export { Blt, BltModel, hostIds, checkPatchLengths, type TokenBatch, type HostId
 export { bltWeightShapes } from './weight-shapes.js';
 export { openCheckpoint, detectPackaging, weightProblems, type OpenedCheckpoint, type OpenOptions, type Packaging } from './packaging/open.js';
 export { bltFromCheckpoint, loadAnyCheckpoint, AUTO_DISK_TABLE_BYTES, type BuildOptions } from './load-sources.js';
+export * from './sampling.js';
 export * from './generate.js';

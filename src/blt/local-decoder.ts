@@ -65,9 +65,12 @@ export class LocalDecoder extends Module {
   }
 
   // [doc:dec-forward]
-  /** h [B, T, dD] encoder byte states, o [B, P, dG] global outputs -> RMSNorm'd states [B, T, dD]. */
-  forward(h: Tensor, o: Tensor, inp: DecoderInputs, record?: (name: string, t: Tensor) => void): Tensor {
-    const keys = this.patchKeys(o, record); // [B, P·k, dD]
+  /**
+   * h [B, n, dD] encoder byte states, keys [B, P·k, dD] the patch keys (patchKeys of the global outputs) ->
+   * RMSNorm'd states [B, n, dD]. With `cache` (generation) the rows are the newest and their self-attention also
+   * reads the earlier rows it holds.
+   */
+  forward(h: Tensor, keys: Tensor, inp: DecoderInputs, record?: (name: string, t: Tensor) => void, cache?: KvCache): Tensor {
     let z = h;
     this.layers.forEach((layer, l) => {
       if (this.crossBefore(l)) {
@@ -76,9 +79,10 @@ export class LocalDecoder extends Module {
         // [doc:dec-double-residual]
         z = ops.add(z, c); // eq. 10 with the double residual: 2·z + A
       }
-      z = layer.forward(z, inp.positions, inp.selfRanges); // eq. 12, [B, T, dD]
+      z = layer.forward(z, inp.positions, inp.selfRanges, cache?.layers[l]); // eq. 12, [B, n, dD]
       record?.(`decoder.layer${l}`, z);
     });
+    if (cache) cache.end += h.shape[1];
     return this.norm.forward(z);
   }
 
@@ -95,19 +99,5 @@ export class LocalDecoder extends Module {
   /** Whether a cross-attention precedes layer l: the first layer, or every layer (cross_attn_all_layers). */
   crossBefore(l: number): boolean {
     return l === 0 || this.cfg.crossAttnAllLayers;
-  }
-
-  /**
-   * `forward` for n new byte rows h [B, n, dD] with precomputed patch keys [B, P·k, dD] (patchKeys) and the
-   * key/value cache of the earlier rows (incremental generation; `inp` holds the new rows' positions and ranges).
-   */
-  forwardCached(h: Tensor, keys: Tensor, inp: DecoderInputs, cache: KvCache): Tensor {
-    let z = h;
-    this.layers.forEach((layer, l) => {
-      if (this.crossBefore(l)) z = ops.add(z, this.cross_attn_layers[l].forward(z, keys, inp.crossRanges)); // eq. 10
-      z = layer.forwardCached(z, inp.positions, inp.selfRanges, cache.layers[l]); // eq. 12, [B, n, dD]
-    });
-    cache.rows += h.shape[1];
-    return this.norm.forward(z);
   }
 }

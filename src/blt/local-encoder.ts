@@ -23,7 +23,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Embedding, Linear } from '../nn/layers.js';
-import { TransformerLayer, type KvCache } from '../nn/transformer.js';
+import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
@@ -90,21 +90,12 @@ export class LocalEncoder extends Module {
 
   // [doc:enc-forward]
   /**
-   * x [B, T, dE] encoder embeddings -> { hidden [B, T, dE], patches [B, P, k·dE] }.
-   * `record` (optional) receives named intermediates (golden README §5 names).
+   * x [B, T, dE] encoder embeddings -> { hidden [B, T, dE], patches [B, P, k·dE] }: the byte states of the layers,
+   * then the patch vectors from them. `record` (optional) receives named intermediates.
    */
   forward(x: Tensor, inp: EncoderInputs, record?: (name: string, t: Tensor) => void): { hidden: Tensor; patches: Tensor } {
-    const [B] = x.shape;
-    const { P } = inp;
-    let h = x;
-    let patchState: Tensor | null = null; // [B, P·k, dE]
-    for (let l = 0; l < this.layers.length; l++) {
-      h = this.layers[l].forward(h, inp.positions, inp.selfRanges); // [B, T, dE]
-      record?.(`encoder.layer${l}`, h);
-      if (this.crossAfter(l)) patchState = this.crossStep(l, patchState, h, inp.segmentIds, inp.crossRanges, P, record);
-    }
-    if (patchState === null) throw new Error('LocalEncoder: no cross-attention layer ran (the encoder needs at least one layer)');
-    return { hidden: h, patches: this.mergeK(patchState, B, P) };
+    const states = this.byteStates(x, inp.positions, inp.selfRanges, record);
+    return { hidden: states[states.length - 1]!, patches: this.patchVectors(states, inp.segmentIds, inp.crossRanges, inp.P, record) };
   }
 
   /** Whether a cross-attention follows layer l: after the last layer, or after every layer (cross_attn_all_layers). */
@@ -112,12 +103,44 @@ export class LocalEncoder extends Module {
     return l === this.layers.length - 1 || this.cfg.crossAttnAllLayers;
   }
 
+  // [doc:enc-byte-states]
+  /**
+   * The encoder layers (causal, local window) on x [B, n, dE]: the output [B, n, dE] of every layer that a
+   * cross-attention reads (crossAfter), null for the others; the last one is h, the decoder's input. With `cache`
+   * (generation) the rows are the newest and attend to the earlier rows it holds too.
+   */
+  byteStates(x: Tensor, positions: Tensor, ranges: KeyRanges, record?: (name: string, t: Tensor) => void, cache?: KvCache): (Tensor | null)[] {
+    if (this.layers.length === 0) throw new Error('LocalEncoder: the encoder needs at least one layer (its cross-attention follows the last)');
+    const states: (Tensor | null)[] = this.layers.map(() => null);
+    forwardLayers(this.layers, x, positions, ranges, cache, (l, h) => {
+      record?.(`encoder.layer${l}`, h);
+      if (this.crossAfter(l)) states[l] = h; // [B, n, dE]
+    });
+    return states;
+  }
+
+  // [doc:enc-patch-vectors]
+  /**
+   * Eqs. 5-8: patch vectors [B, P, k·dE] from the byte states of `byteStates` ([B, T, dE] each): a cross-attention
+   * after every layer that has one. `segmentIds` int32 [B·T]: the pooling segment b·P + p(i) of every byte
+   * (-1: pooled into no patch); `crossRanges` [B, P·k]: each patch query's bytes.
+   */
+  patchVectors(states: readonly (Tensor | null)[], segmentIds: Tensor, crossRanges: KeyRanges, P: number,
+    record?: (name: string, t: Tensor) => void): Tensor {
+    let patchState: Tensor | null = null; // [B, P·k, dE]
+    states.forEach((h, l) => {
+      if (h) patchState = this.crossStep(l, patchState, h, segmentIds, crossRanges, P, record);
+    });
+    if (patchState === null) throw new Error('LocalEncoder: no cross-attention layer ran');
+    return this.mergeK(patchState, states[states.length - 1]!.shape[0], P);
+  }
+
   /**
    * The cross-attention after layer l, on byte states h [B, T, dE]: queries freshly pooled from h (eq. 5), or
    * the running patch state (Meta's accumulation), then eq. 6. state [B, P·k, dE] (null before the first) ->
-   * the new state [B, P·k, dE]. `segmentIds` int32 [B·T]: the pooling segment b·P + p(i) of every byte.
+   * the new state [B, P·k, dE].
    */
-  crossStep(l: number, state: Tensor | null, h: Tensor, segmentIds: Tensor, crossRanges: KeyRanges, P: number,
+  private crossStep(l: number, state: Tensor | null, h: Tensor, segmentIds: Tensor, crossRanges: KeyRanges, P: number,
     record?: (name: string, t: Tensor) => void): Tensor {
     const [B, T, dE] = h.shape;
     const k = this.cfg.crossAttnK;
@@ -139,24 +162,9 @@ export class LocalEncoder extends Module {
   }
 
   /** The k query rows of every patch merged back into one vector: [B, P·k, dE] -> [B, P, k·dE]. */
-  mergeK(state: Tensor, B: number, P: number): Tensor {
+  private mergeK(state: Tensor, B: number, P: number): Tensor {
     const dE = this.cfg.hiddenSize;
     // [doc:enc-k-merge]
     return ops.reshape(state, [B, P, this.cfg.crossAttnK * dE]); // [B, P, k·dE]
-  }
-
-  /**
-   * The encoder layers on n new rows x [B, n, dE] with the key/value cache of the earlier rows (incremental
-   * generation). Returns, per layer, its new output rows [B, n, dE] where a cross-attention reads them (crossAfter),
-   * else null.
-   */
-  layersCached(x: Tensor, positions: Tensor, ranges: KeyRanges, cache: KvCache): (Tensor | null)[] {
-    let h = x;
-    const states = this.layers.map((layer, l) => {
-      h = layer.forwardCached(h, positions, ranges, cache.layers[l]); // [B, n, dE]
-      return this.crossAfter(l) ? h : null;
-    });
-    cache.rows += x.shape[1];
-    return states;
   }
 }

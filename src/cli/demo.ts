@@ -16,7 +16,7 @@ import type { Device } from '../tensor/dtype.js';
 import { loadCorpus } from '../train/data.js';
 import { trainBlt } from '../train/trainer.js';
 import { patchingView } from '../train/patching-view.js';
-import { generateCached } from '../blt/generate.js';
+import { generate } from '../blt/generate.js';
 import { loadCheckpoint } from '../train/checkpoint-io.js';
 import { ansiPatches, patchPieces } from '../report/patches-text.js';
 import { renderReport } from '../report/html-report.js';
@@ -145,7 +145,7 @@ export async function runDemo(o: ParsedOptions): Promise<number> {
     say(`  ${ansiPatches(patchPieces(v.bytes, v.byteLengths), color)}   (${v.bytes.length} bytes, ${v.byteLengths.length} patches)`);
   }
   const prompt = 'And God said, Let there be ';
-  const gen = (await generateCached(model, prompt, { maxNewBytes: 40 })).text;
+  const gen = (await generate(model, prompt, { maxNewBytes: 40 })).text;
   // control characters (an untrained model emits any byte) are shown as '·' so they cannot drive the terminal
   say(`== greedy generation ==\n  ${prompt}${gen.replace(/\n/g, '↵').replace(/[\u0000-\u001f\u007f]/g, '·')}`);
 

@@ -22,7 +22,7 @@ import { evalBatches, loadCorpus, type ByteBatch } from '../train/data.js';
 import { heldOutBpb } from '../train/evaluate.js';
 import { patchingView } from '../train/patching-view.js';
 import { Progress } from '../train/progress.js';
-import { generateCached } from '../blt/generate.js';
+import { generate } from '../blt/generate.js';
 import { writeRandomCheckpoint } from '../blt/random-checkpoint.js';
 import { enableRelaxedSimd } from '../backend/cpu/kernels/wasm/node-flags.js';
 import { checkTrainGolden } from '../train/golden-train.js';
@@ -321,7 +321,7 @@ async function cmdGenerate(p: string[], o: ParsedOptions): Promise<number> {
   const model = await loadForInference(p[0], dev, o);
   const temperature = o.temperature as number;
   const topK = o['top-k'] as number | undefined;
-  const out = await generateCached(model, p[1], {
+  const out = await generate(model, p[1], {
     maxNewBytes: o['max-bytes'] as number, seed: o.seed as number,
     sampling: temperature === 0 && topK === undefined && topP === undefined ? { greedy: true }
       : { temperature: temperature === 0 ? 1 : temperature, topK, topP },

@@ -1,19 +1,21 @@
 /**
  * The transformer layer shared by every BLT part (entropy model, local encoder, global transformer, local
- * decoder), spec §6: pre-norm, RoPE self-attention with grouped-query heads, SwiGLU.
+ * decoder): pre-norm, RoPE self-attention with grouped-query heads, SwiGLU (the Llama block the paper's §3 builds on).
  *
- *   u = x + Attn(RMSNorm_1(x))          (eq. 6.1)
+ *   u = x + Attn(RMSNorm_1(x))
  *   y = u + FFN(RMSNorm_2(u))
  *
  * Field names are Hugging Face's (`self_attn.q_proj`, `input_layernorm`, ...), so state-dict keys match.
  *
- * `forwardCached` is the same layer for incremental decoding (spec §2.10): n new rows attend to the cached
- * keys/values of the earlier rows and to their own, op for op as `forward` computes those rows.
+ * Incremental decoding: every forward takes an optional key/value cache. With one, the n rows given are the
+ * newest; their keys and values are appended to the cache and they attend to all rows it holds. Without one the
+ * rows attend to each other only: the same computation with an empty cache.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
 import { Module } from './module.js';
-import { Linear, RMSNorm, SwiGLU } from './layers.js';
+import { RMSNorm, SwiGLU } from './layers.js';
+import { Attention } from './attention.js';
 import * as ops from '../ops/index.js';
 import { keep } from '../tensor/scope.js';
 import type { KeyRanges } from '../ops/attention.js';
@@ -29,54 +31,23 @@ export interface TransformerLayerConfig {
 }
 
 // [doc:self-attention]
-export class SelfAttention extends Module {
-  q_proj: Linear;
-  k_proj: Linear;
-  v_proj: Linear;
-  o_proj: Linear;
-  readonly headDim: number;
+/** RoPE self-attention: Attn(x) with Q, K rotated by their positions (RoPE, Su et al. 2021). */
+export class SelfAttention extends Attention {
   constructor(readonly cfg: TransformerLayerConfig, rng: Rng) {
-    super();
-    const { dim, heads, kvHeads } = cfg;
-    if (dim % heads !== 0) throw new Error(`SelfAttention: dim ${dim} is not divisible by ${heads} heads`);
-    if (heads % kvHeads !== 0) throw new Error(`SelfAttention: ${heads} heads are not divisible by ${kvHeads} kv heads`);
-    this.headDim = dim / heads;
-    this.q_proj = new Linear(dim, heads * this.headDim, { rng });
-    this.k_proj = new Linear(dim, kvHeads * this.headDim, { rng });
-    this.v_proj = new Linear(dim, kvHeads * this.headDim, { rng });
-    this.o_proj = new Linear(heads * this.headDim, dim, { rng });
-  }
-
-  /** x [B, T, dim], positions int32 [T], ranges: the key range of every query (causal, windowed, ...). */
-  forward(x: Tensor, positions: Tensor, ranges: KeyRanges): Tensor {
-    const [B, T] = x.shape;
-    const { heads, kvHeads, ropeTheta } = this.cfg;
-    const Dh = this.headDim;
-    let q = ops.reshape(this.q_proj.forward(x), [B, T, heads, Dh]);   // [B, T, H, Dh]
-    let k = ops.reshape(this.k_proj.forward(x), [B, T, kvHeads, Dh]); // [B, T, Hkv, Dh]
-    const v = ops.reshape(this.v_proj.forward(x), [B, T, kvHeads, Dh]);
-    q = ops.rope(q, positions, ropeTheta);
-    k = ops.rope(k, positions, ropeTheta);
-    const o = ops.attention(q, k, v, ranges);                          // [B, T, H, Dh]
-    return this.o_proj.forward(ops.reshape(o, [B, T, heads * Dh]));    // [B, T, dim]
+    super(cfg, rng, 'SelfAttention');
   }
 
   /**
-   * `forward` for n new rows x [B, n, dim] at `positions` [n]: their keys/values are appended to `cache`, and
-   * `ranges` [B, n] index all cached rows (the earlier ones first).
+   * x [B, n, dim] at `positions` int32 [n] -> [B, n, dim]. `ranges` [B, n] give every query's key range (causal,
+   * windowed, ...) over the rows it can see: its own n rows, or with a `cache` the rows the cache holds, the
+   * earlier ones first (the n new rows' keys and values are appended to it).
    */
-  forwardCached(x: Tensor, positions: Tensor, ranges: KeyRanges, cache: LayerKvCache): Tensor {
-    const [B, n] = x.shape;
-    const { heads, kvHeads, ropeTheta } = this.cfg;
-    const Dh = this.headDim;
-    let q = ops.reshape(this.q_proj.forward(x), [B, n, heads, Dh]);   // [B, n, H, Dh]
-    let k = ops.reshape(this.k_proj.forward(x), [B, n, kvHeads, Dh]); // [B, n, Hkv, Dh]
-    const v = ops.reshape(this.v_proj.forward(x), [B, n, kvHeads, Dh]);
-    q = ops.rope(q, positions, ropeTheta);
-    k = ops.rope(k, positions, ropeTheta);
-    cache.append(k, v);                                                // [B, rows + n, Hkv, Dh]
-    const o = ops.attention(q, cache.k!, cache.v!, ranges);            // [B, n, H, Dh]
-    return this.o_proj.forward(ops.reshape(o, [B, n, heads * Dh]));    // [B, n, dim]
+  forward(x: Tensor, positions: Tensor, ranges: KeyRanges, cache?: LayerKvCache): Tensor {
+    const q0 = this.queries(x), { k: k0, v } = this.keysValues(x);  // [B, n, H, Dh], [B, n, Hkv, Dh]
+    const q = ops.rope(q0, positions, this.cfg.ropeTheta);
+    const k = ops.rope(k0, positions, this.cfg.ropeTheta);
+    const [keys, values] = cache ? cache.append(k, v) : [k, v];     // [B, rows, Hkv, Dh]
+    return this.attend(q, keys, values, ranges);                      // [B, n, dim]
   }
 }
 
@@ -91,42 +62,81 @@ export function appendKept(old: Tensor | null, rows: Tensor): Tensor {
   return swapKept(old, old ? ops.concat([old, rows], 1) : rows);
 }
 
-/** Keys (RoPE applied) and values of the rows one attention layer has seen: [B, rows, Hkv, Dh] each. */
+/** Keys (RoPE applied) and values of the rows one attention layer holds: [B, rows, Hkv, Dh] each. */
 export class LayerKvCache {
   k: Tensor | null = null;
   v: Tensor | null = null;
 
-  append(k: Tensor, v: Tensor): void {
+  /** Appends the keys and values of new rows; returns all rows held, the earlier ones first. */
+  append(k: Tensor, v: Tensor): [Tensor, Tensor] {
     this.k = appendKept(this.k, k);
     this.v = appendKept(this.v, v);
+    return [this.k, this.v];
   }
 
-  /** Keeps rows 0..r-1 only. */
-  truncate(r: number): void {
-    if (this.k) this.k = swapKept(this.k, ops.narrow(this.k, 1, 0, r)); // [B, r, Hkv, Dh]
-    if (this.v) this.v = swapKept(this.v, ops.narrow(this.v, 1, 0, r));
+  /** Keeps rows [from, to) of the rows held. */
+  keep(from: number, to: number): void {
+    if (to <= from) return this.clear();
+    if (this.k) this.k = swapKept(this.k, ops.narrow(this.k, 1, from, to - from)); // [B, to - from, Hkv, Dh]
+    if (this.v) this.v = swapKept(this.v, ops.narrow(this.v, 1, from, to - from));
+  }
+
+  /** Holds no rows. */
+  clear(): void {
+    this.k?.dispose();
+    this.v?.dispose();
+    this.k = this.v = null;
   }
 
   dispose(): void {
-    this.k?.dispose();
-    this.v?.dispose();
+    this.clear();
   }
 }
 
-/** Key/value cache of one stack of transformer layers: rows 0..rows-1 of every layer. */
+/**
+ * Key/value cache of one stack of layers: it holds rows [first, end) of the sequence (absolute positions). Key
+ * ranges given to a cached forward index the rows held, so they are absolute ranges minus `first`.
+ */
 export class KvCache {
   readonly layers: LayerKvCache[];
-  rows = 0;
+  /** the first row held (rows before it were dropped: no later query reads them) */
+  first = 0;
+  /** one past the last row held */
+  end = 0;
 
   constructor(numLayers: number) {
     this.layers = Array.from({ length: numLayers }, () => new LayerKvCache());
   }
 
-  /** Forgets rows >= r, so that they can be recomputed. */
+  /** Forgets rows ≥ r, so that they can be computed again. */
   truncate(r: number): void {
-    if (r >= this.rows) return;
-    for (const c of this.layers) c.truncate(r);
-    this.rows = r;
+    if (r >= this.end) return;
+    for (const c of this.layers) c.keep(0, r - this.first);
+    this.end = r;
+  }
+
+  /**
+   * Drops the rows before `row`, rounded down to a multiple of 4: the attention kernels group keys by 4, so the
+   * rows kept are grouped as in a forward over the whole sequence and give the same sums.
+   */
+  dropBefore(row: number): void {
+    const from = Math.min(row, this.end) & ~3;
+    if (from <= this.first) return;
+    for (const c of this.layers) c.keep(from - this.first, this.end - this.first);
+    this.first = from;
+  }
+
+  /** Drops every row; the next rows start at `row` (e.g. a new chunk of the entropy model). */
+  restartAt(row: number): void {
+    for (const c of this.layers) c.clear();
+    this.first = this.end = row;
+  }
+
+  /** Key ranges of new rows as the cache indexes them: absolute [start, end) per row minus `first`, on `device`. */
+  ranges(start: ArrayLike<number>, end: ArrayLike<number>, device: Device): KeyRanges {
+    const n = start.length;
+    const s = Int32Array.from(start, (v) => v - this.first), e = Int32Array.from(end, (v) => v - this.first);
+    return { start: ops.tensor(s, [1, n], { device }), end: ops.tensor(e, [1, n], { device }) };
   }
 
   dispose(): void {
@@ -148,27 +158,25 @@ export class TransformerLayer extends Module {
     this.mlp = new SwiGLU(cfg.dim, cfg.hidden, { rng });
   }
 
-  forward(x: Tensor, positions: Tensor, ranges: KeyRanges): Tensor {
-    const u = ops.add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, ranges));
-    return ops.add(u, this.mlp.forward(this.post_attention_layernorm.forward(u)));
-  }
-
-  /** `forward` for n new rows x [B, n, dim] (see SelfAttention.forwardCached); `cache` is this layer's. */
-  forwardCached(x: Tensor, positions: Tensor, ranges: KeyRanges, cache: LayerKvCache): Tensor {
-    const u = ops.add(x, this.self_attn.forwardCached(this.input_layernorm.forward(x), positions, ranges, cache));
+  /** x [B, n, dim] -> [B, n, dim]; `cache` is this layer's (see SelfAttention.forward). */
+  forward(x: Tensor, positions: Tensor, ranges: KeyRanges, cache?: LayerKvCache): Tensor {
+    const u = ops.add(x, this.self_attn.forward(this.input_layernorm.forward(x), positions, ranges, cache));
     return ops.add(u, this.mlp.forward(this.post_attention_layernorm.forward(u)));
   }
 }
 
 /**
- * A stack of layers on n new rows x [B, n, dim] at positions cache.rows .. cache.rows+n-1, with the stack's
- * key/value cache (advanced by n). `ranges` [B, n] index all rows.
+ * A stack of layers on x [B, n, dim]. With the stack's `cache` the n rows are rows cache.end .. cache.end+n-1 of
+ * the sequence (the cache advances by n); `each(l, h)` sees every layer's output.
  */
-export function forwardLayersCached(layers: readonly TransformerLayer[], x: Tensor, positions: Tensor,
-  ranges: KeyRanges, cache: KvCache): Tensor {
+export function forwardLayers(layers: readonly TransformerLayer[], x: Tensor, positions: Tensor, ranges: KeyRanges,
+  cache?: KvCache, each?: (l: number, h: Tensor) => void): Tensor {
   let h = x;
-  layers.forEach((layer, l) => { h = layer.forwardCached(h, positions, ranges, cache.layers[l]); }); // [B, n, dim]
-  cache.rows += x.shape[1];
+  layers.forEach((layer, l) => {
+    h = layer.forward(h, positions, ranges, cache?.layers[l]); // [B, n, dim]
+    each?.(l, h);
+  });
+  if (cache) cache.end += x.shape[1];
   return h;
 }
 

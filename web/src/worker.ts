@@ -168,7 +168,7 @@ async function generate(id: number, req: Extract<Request, { kind: 'generate' }>)
   const decoder = new TextDecoder('utf-8');
   let n = 0;
   const t0 = performance.now();
-  const r = await blt.generateCached(m, req.prompt, {
+  const r = await blt.generate(m, req.prompt, {
     maxNewBytes: req.maxNewBytes, sampling, seed: req.seed,
     onToken: async (tok) => {
       if (tok >= 4) {

@@ -2,7 +2,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/tensor/random.js';
-import { argmax, checkSamplingOptions, sampleNext, samplingDistribution } from '../../../src/blt/generate.js';
+import { argmax, checkSamplingOptions, sampleNext, samplingDistribution } from '../../../src/blt/sampling.js';
 
 /** Logit rows of 2..300 entries; small integers so that ties (and the lowest-id tie rule) occur. */
 const logitsArb = fc.oneof(

@@ -10,6 +10,7 @@ import * as ops from '../../../src/ops/index.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import type { Tensor } from '../../../src/tensor/tensor.js';
 import { Blt } from '../../../src/blt/blt.js';
+import { generate } from '../../../src/blt/generate.js';
 import { localAttentionRanges } from '../../../src/blt/entropy-model.js';
 import { decoderCrossRanges } from '../../../src/blt/local-decoder.js';
 import { globalAttentionRanges } from '../../../src/blt/global-transformer.js';
@@ -37,7 +38,7 @@ function decodeWith(m: Blt, ids: number[], lengths: number[],
     let o = m.model.global_transformer.forward(patches, ops.arange(0, P),
       globalAttentionRanges(host, Int32Array.from(lengths), 1, P, T, false, 'cpu'));
     if (edit.globalOut) o = edit.globalOut(o);
-    const z = m.model.local_decoder.forward(inter.get('encoder.hidden')!, o, {
+    const z = m.model.local_decoder.forward(inter.get('encoder.hidden')!, m.model.local_decoder.patchKeys(o), {
       positions: ops.arange(0, T), selfRanges: localAttentionRanges(host, 1, T, null, false, 'cpu'),
       crossRanges: decoderCrossRanges(decoderPatchIdsFromLengths(lengths, T), 1, T, m.config.crossAttnK, 'cpu'),
     });
@@ -325,7 +326,8 @@ describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
 describe('generation (spec §2.11, Appendix C.5)', () => {
   it('greedy generation appends argmax of the last logits of the re-patched prefix, step by step', async () => {
     const prompt = [1, 72, 105, 32];
-    const out = await model.generate(prompt, { maxNewTokens: 4, stopAtEos: false });
+    const r = await generate(model, { ids: prompt }, { maxNewBytes: 4, stopAtEos: false });
+    const out = [...r.promptIds, ...r.ids];
     expect(out.length).toBe(8);
     expect(out.slice(0, 4)).toEqual(prompt);
     for (let n = 4; n < 8; n++) {

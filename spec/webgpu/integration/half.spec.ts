@@ -25,7 +25,7 @@ import { DiskTable } from '../../../src/nn/disk-table.js';
 import { sharedPath } from '../../../src/io/shared-dir.js';
 import { maxAbsDiff, useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 
-const webgpu = useWebGpuBackend();
+useWebGpuBackend(); // the installed backend for this file (device "webgpu")
 const u = 2 ** -24;
 const gamma = (n: number): number => (n * u) / (1 - n * u);
 
@@ -37,7 +37,6 @@ const SPECIAL = new Float32Array(new Uint32Array([
 
 describe.runIf(RUN_WEBGPU)('16-bit storage on webgpu', () => {
   it('uploads, downloads, packs and unpacks exactly as the CPU does', async () => {
-    const be = webgpu();
     for (const format of ['bfloat16', 'float16'] as HalfFormat[]) {
       const want = float32ToHalf(format, SPECIAL);
       const packed = ops.cast(ops.tensor(SPECIAL, [SPECIAL.length], { device: 'webgpu' }), format); // odd length: a half-used last word
@@ -51,7 +50,6 @@ describe.runIf(RUN_WEBGPU)('16-bit storage on webgpu', () => {
   });
 
   it('matmul with a 16-bit weight and embedding from a 16-bit table agree with the CPU', async () => {
-    const be = webgpu();
     const rng = new Rng(7);
     for (const format of ['bfloat16', 'float16'] as HalfFormat[]) {
       for (const [M, K, N, transA, transB] of [[1, 64, 70, false, true], [5, 33, 9, false, false], [3, 17, 129, true, true], [2, 10, 7, true, true]] as const) {
@@ -75,7 +73,6 @@ describe.runIf(RUN_WEBGPU)('16-bit storage on webgpu', () => {
   });
 
   it('a bfloat16 BLT with its hash table in forced-small row blocks, or on disk, gives the CPU logits', async () => {
-    const be = webgpu();
     const tmp = mkdtempSync(join(tmpdir(), 'blt-half-gpu-'));
     try {
       const src = await loadBltCheckpoint(sharedPath('golden', 'blt1b_like'));
