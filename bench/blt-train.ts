@@ -27,8 +27,9 @@ import { getCpuThreads, setCpuThreads } from '../src/backend/cpu/kernels/thread-
 import { enableRelaxedSimd } from '../src/backend/cpu/kernels/wasm/node-flags.js';
 import { wasmSimdLevel } from '../src/backend/cpu/kernels/wasm/simd-features.js';
 import { initBlt } from '../src/blt/checkpoint.js';
-import { smallConfig, type BltConfig } from '../src/blt/config.js';
-import { loadBltConfigFile } from '../src/blt/config-file.js';
+import type { BltConfig } from '../src/blt/config/types.js';
+import { smallConfig } from '../src/blt/config/shapes.js';
+import { loadBltConfigFile } from '../src/blt/config/file.js';
 import * as ops from '../src/ops/index.js';
 import { AdamW } from '../src/optim/adamw.js';
 import { clipGradNorm } from '../src/optim/clip.js';

@@ -20,7 +20,7 @@ import os from 'node:os';
 import nodePath from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { BenchRow } from './cpu.js';
-import { parseBltConfig } from '../src/blt/config.js';
+import { parseBltConfig } from '../src/blt/config/parse.js';
 import { writeRandomCheckpoint } from '../src/blt/random-checkpoint.js';
 
 export const SCALE_PROMPT = 'my name is';

@@ -4,7 +4,7 @@
 //   node docs/tools/relink.mjs           rewrite docs/*.md and README.md in place
 //   node docs/tools/relink.mjs --check   only report what would change (exit code 1 if anything would)
 //
-// A link into the code carries an *anchor* in its title:  [text](../src/blt/patcher.ts#L23-L58 "[doc:entropy]")
+// A link into the code carries an *anchor* in its title:  [text](../src/blt/patching/entropy.ts#L12-L40 "[doc:entropy]")
 // The anchor is a literal string that must sit on the FIRST line of the linked range and exactly once in the
 // file. In src/ the anchors are one-line marker comments (`// [doc:entropy]`); in spec/ they are a piece of a
 // test's name. When code moves, this tool finds each anchor again and shifts the range, keeping its length.

@@ -128,10 +128,10 @@ describe.skipIf(!haveChromium && !process.env.CI)('the demo page in chromium', (
     await shot(page, 'patching');
     for (const theta of ['1.5', '4']) {
       await page.locator('#threshold').fill(theta);
-      const re = await patchingView(node, text, Number(theta));
+      const re = await patchingView(node, text, { threshold: Number(theta) });
       await expect.poll(() => lengthsShown(page), WAIT).toEqual(re.byteLengths);
     }
-    expect((await patchingView(node, text, 4)).byteLengths.length).toBeLessThan(want.byteLengths.length); // the slider mattered
+    expect((await patchingView(node, text, { threshold: 4 })).byteLengths.length).toBeLessThan(want.byteLengths.length); // the slider mattered
     await page.locator('#threshold-reset').click();
     await expect.poll(() => lengthsShown(page), WAIT).toEqual(want.byteLengths);
     await page.setViewportSize({ width: 390, height: 844 });

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { availableParallelism } from 'node:os';
 import { Blt } from '../../src/blt/blt.js';
-import { tinyConfig } from '../../src/blt/config.js';
+import { tinyConfig } from '../../src/blt/config/shapes.js';
 import { getBackend, hasBackend, installBackend } from '../../src/backend/backend.js';
 import { createCpuBackend } from '../../src/backend/cpu/cpu-backend.js';
 import { getCpuThreads, setCpuThreads } from '../../src/backend/cpu/kernels/thread-pool.js';

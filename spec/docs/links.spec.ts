@@ -189,23 +189,23 @@ describe('the link checker itself', () => {
   const check = (body: string): string[] => linksOf('docs/selftest.md', body).flatMap(problemsOf);
 
   it('reports a missing file, a range past the end, a reversed range, a missing anchor and a bad heading', () => {
-    const n = linesOf(path.join(root, 'src/blt/patcher.ts')).length;
+    const n = linesOf(path.join(root, 'src/blt/patching/entropy.ts')).length;
     expect(check('[a](../src/blt/no-such-file.ts)')).toHaveLength(1);
-    expect(check(`[a](../src/blt/patcher.ts#L1-L${n + 1} "x")`).join()).toMatch(/beyond the end/);
-    expect(check('[a](../src/blt/patcher.ts#L9-L3 "x")').join()).toMatch(/reversed/);
-    expect(check('[a](../src/blt/patcher.ts#L30-L40)').join()).toMatch(/needs an anchor title/);
-    expect(check('[a](../src/blt/patcher.ts#L1-L2 "no such anchor text")').join()).toMatch(/occurs 0 times/);
+    expect(check(`[a](../src/blt/patching/entropy.ts#L1-L${n + 1} "x")`).join()).toMatch(/beyond the end/);
+    expect(check('[a](../src/blt/patching/entropy.ts#L9-L3 "x")').join()).toMatch(/reversed/);
+    expect(check('[a](../src/blt/patching/entropy.ts#L30-L40)').join()).toMatch(/needs an anchor title/);
+    expect(check('[a](../src/blt/patching/entropy.ts#L1-L2 "no such anchor text")').join()).toMatch(/occurs 0 times/);
     expect(check('[a](walkthrough.md#no-such-heading)').join()).toMatch(/no heading/);
     expect(check('[a](../../outside.md)').join()).toMatch(/outside the repository/);
   });
 
   it('accepts links in code spans and fences as non-links, and a good anchored range', () => {
     expect(check('`[a](nope.ts)`\n```\n[b](nope.ts)\n```\n$$[c](nope.ts)$$')).toEqual([]);
-    const lines = linesOf(path.join(root, 'src/blt/patcher.ts'));
+    const lines = linesOf(path.join(root, 'src/blt/patching/entropy.ts'));
     const i = lines.findIndex((l) => l.includes('export function entropyFromLogits')) + 1;
     expect(i).toBeGreaterThan(0);
-    expect(check(`[a](../src/blt/patcher.ts#L${i}-L${i + 3} "export function entropyFromLogits")`)).toEqual([]);
-    expect(check(`[a](../src/blt/patcher.ts#L${i + 1}-L${i + 3} "export function entropyFromLogits")`).join())
+    expect(check(`[a](../src/blt/patching/entropy.ts#L${i}-L${i + 3} "export function entropyFromLogits")`)).toEqual([]);
+    expect(check(`[a](../src/blt/patching/entropy.ts#L${i + 1}-L${i + 3} "export function entropyFromLogits")`).join())
       .toMatch(/is now on line/);
   });
 

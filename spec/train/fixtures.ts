@@ -1,6 +1,7 @@
 // Small shared fixtures for the training specs: a micro BLT config (fast on 2 cores) and a little
 // multilingual text.
-import { makeBltConfig, type BltConfig } from '../../src/blt/config.js';
+import type { BltConfig } from '../../src/blt/config/types.js';
+import { makeBltConfig } from '../../src/blt/config/shapes.js';
 
 /** A BLT with every part present but tiny widths: a training step takes a few milliseconds. */
 export function microConfig(): BltConfig {

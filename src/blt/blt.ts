@@ -25,15 +25,15 @@ import { Linear } from '../nn/layers.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
-import type { BltConfig } from './config.js';
+import type { BltConfig } from './config/types.js';
 import { EntropyModel, localAttentionRanges } from './entropy-model.js';
 import { chunkedEntropies, entropyContext } from './entropy-context.js';
 import { HashNgramEmbedding } from './hash-embeddings.js';
 import { LocalEncoder, encoderCrossRanges } from './local-encoder.js';
 import { GlobalTransformer, globalAttentionRanges } from './global-transformer.js';
 import { LocalDecoder, decoderCrossRanges } from './local-decoder.js';
-import { batchPatchIds } from './patch-ids.js';
-import { patchLengths, patchRuleOf, type PatchRule, type PatchRuleOverrides } from './patcher.js';
+import { batchPatchIds } from './patching/patch-ids.js';
+import { patchLengths, patchRuleOf, type PatchRule, type PatchRuleOverrides } from './patching/patch-lengths.js';
 import { bitsPerByte } from './metrics.js';
 import { VOCAB_SIZE } from './tokenizer.js';
 
@@ -191,7 +191,7 @@ export class Blt extends Module {
   /**
    * Patch lengths of every row from host token ids and, in entropy mode, their entropies [B, T] (host; null in
    * the other modes): the one path from a batch to its patches, used by forward, loss, training, generation,
-   * the CLI and the golden check (patchLengths in patcher.ts, one row at a time).
+   * the CLI and the golden check (patchLengths in patching/patch-lengths.ts, one row at a time).
    */
   patchLengthsOf(ids: TokenBatch, entropies: ArrayLike<number> | null, overrides: PatchRuleOverrides = {}): Int32Array[] {
     const { data, B, T } = hostIds(ids);

@@ -21,7 +21,8 @@ import { writeSafetensorsSharded, type TensorToWrite, type WriteDtype } from '..
 import { BlockedTable } from '../nn/blocked-table.js';
 import { DiskTable } from '../nn/disk-table.js';
 import type { StateValue } from '../nn/module.js';
-import { configToHfJson, type BltConfig } from './config.js';
+import type { BltConfig } from './config/types.js';
+import { configToHfJson } from './config/write.js';
 import { Blt } from './blt.js';
 import { loadAnyCheckpoint, type BuildOptions } from './load-sources.js';
 import { nodeFiles } from '../io/node-files.js';

@@ -18,7 +18,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Device } from '../tensor/dtype.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
-import type { BltConfig } from './config.js';
+import type { BltConfig } from './config/types.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import { scope } from '../tensor/scope.js';
 import { entropyOfLogits, localAttentionRanges, type EntropyModel } from './entropy-model.js';

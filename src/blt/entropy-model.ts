@@ -19,7 +19,7 @@ import { Embedding, Linear, RMSNorm } from '../nn/layers.js';
 import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
-import type { TransformerPartConfig } from './config.js';
+import type { TransformerPartConfig } from './config/types.js';
 import { EOS_ID } from './tokenizer.js';
 
 // [doc:local-mask]

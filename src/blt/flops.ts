@@ -16,7 +16,7 @@
 // where l^x = the number of cross-attention layers actually present in the config (the paper writes
 // l_E, l_D; equal for its models: 1 encoder layer, and decoder cross-attention at every layer).
 
-import type { BltConfig } from "./config.js";
+import type { BltConfig } from "./config/types.js";
 
 // [doc:flops-primitives]
 /** Eq. (Table 11) Attention(l, h_k, n_heads, m) = 4·l·h_k·n_heads·(m+1)/2. */

@@ -6,7 +6,7 @@
  * rows 0..N-2 do not change when byte N-1 arrives: their keys and values are kept and only the new row is
  * computed. The patching rules are incremental (paper §2.4: the starts of a prefix are the prefix of the starts),
  * so the starts are decided once, position by position, with the same start tests and max-length splits as
- * patchLengths (patcher.ts). Byte i reads the global output o_{d(i)} of the last COMPLETE patch, d(i) = p(i+1) - 1;
+ * patchLengths (patching/patch-lengths.ts). Byte i reads the global output o_{d(i)} of the last COMPLETE patch, d(i) = p(i+1) - 1;
  * a complete patch's bytes never change and the global model is causal over patches, so o_j is fixed once patch j
  * completes, which is exactly when its successor's start is decided: the global model then runs once, on the new
  * patch only, with a key/value cache of the earlier ones (paper §2.4; the maintainers' description of generation).
@@ -39,7 +39,8 @@ import { KvCache, appendKept, swapKept } from '../nn/transformer.js';
 import { Blt, hostIds } from './blt.js';
 import { entropyOfLogits, localKeyStart } from './entropy-model.js';
 import { chunkStart, entropyContext, type EntropyContext } from './entropy-context.js';
-import { lastCandidateOf, scanStarts, startTestOf, type PatchRule, type StartTest } from './patcher.js';
+import type { StartTest } from './patching/rules.js';
+import { lastCandidateOf, scanStarts, startTestOf, type PatchRule } from './patching/patch-lengths.js';
 import { checkSamplingOptions, sampleNext, type SamplingOptions } from './sampling.js';
 import { encode, idsToBytes, utf8Decode, EOS_ID } from './tokenizer.js';
 

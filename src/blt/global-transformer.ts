@@ -13,7 +13,7 @@ import { Linear } from '../nn/layers.js';
 import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer.js';
 import type { KeyRanges } from '../ops/attention.js';
 import * as ops from '../ops/index.js';
-import type { GlobalPartConfig } from './config.js';
+import type { GlobalPartConfig } from './config/types.js';
 import { EOS_ID } from './tokenizer.js';
 
 // [doc:global-mask]

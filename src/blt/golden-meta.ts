@@ -33,16 +33,16 @@ import { noGrad } from '../autograd/grad-mode.js';
 import type { Device } from '../tensor/dtype.js';
 import * as ops from '../ops/index.js';
 import type { Blt } from './blt.js';
-import { entropyPatchLengths, entropyPatchOptions, type LengthConvention } from './patcher.js';
+import { patchLengths, patchRuleOf } from './patching/patch-lengths.js';
+import type { LengthConvention } from './patching/conventions.js';
 import { encode, EOS_ID } from './tokenizer.js';
 import { goldenTolerance, maxAbsDiff } from './golden.js';
 import { detectPackaging, openCheckpoint, type OpenedCheckpoint } from './packaging/open.js';
 import { entropyFolderForm } from './packaging/sources-meta.js';
 import { bltFromCheckpoint } from './load-sources.js';
 import { globalAttentionRanges } from './global-transformer.js';
-import { localAttentionRanges } from './entropy-model.js';
-import { META_ENTROPY_CHUNK } from './packaging/meta-config.js';
-import type { BltBehaviour, BltConfig } from './config.js';
+import { chunkAttention, entropyContext } from './entropy-context.js';
+import type { BltBehaviour, BltConfig } from './config/types.js';
 import { nodeFiles } from '../io/node-files.js';
 
 /** One check of one case under one packaging. */
@@ -128,13 +128,13 @@ function mismatches(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** The model's patch lengths for a stored variant's rule: the config's patching with the rule's fields swapped in. */
-function variantLengths(cfg: BltConfig, entropies: ArrayLike<number>, rule: VariantRule): Int32Array {
+function variantLengths(cfg: BltConfig, ids: ArrayLike<number>, entropies: ArrayLike<number>, rule: VariantRule): Int32Array {
   const variantCfg: BltConfig = {
     ...cfg, patching: { ...cfg.patching, threshold: rule.threshold, thresholdAdd: rule.threshold_add, monotonicity: rule.monotonicity,
       maxPatchLength: rule.max_patch_length },
   };
   const convention: LengthConvention = rule.include_next_token ? cfg.behaviour.patchLengthsSumTo : 'N-offline';
-  return entropyPatchLengths(entropies, { ...entropyPatchOptions(variantCfg), convention });
+  return patchLengths(patchRuleOf(variantCfg, { convention }), ids, entropies); // the model's path (Blt.patchLengthsOf)
 }
 
 /** Expected local key-range starts: the document start (doc_seqlens) or the window, whichever is later. */
@@ -191,13 +191,13 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
 
   await scopeAsync(async () => {
     // entropies and the model's own patching
-    const ent = await model.computeEntropies([ids]).data();
+    const ent = await model.computeEntropies([ids]);
     add('entropies', maxAbsDiff(ent, need('entropies').data), tol.entropy);
     const main = Array.from((await model.patchLengthsFor([ids]))[0]);
     add('patch_lengths (model)', mismatches(main, need('patch_lengths').data), 0, `ours [${main.join(',')}]`);
     const lengthsOf = new Map<string, number[]>();
     for (const [v, { rule }] of Object.entries(meta.variants)) {
-      const ours = Array.from(variantLengths(cfg, ent, rule));
+      const ours = Array.from(variantLengths(cfg, ids, ent, rule));
       lengthsOf.set(v, ours);
       add(`patch_lengths ${v}`, mismatches(ours, need(`${v}.patch_lengths`).data), 0, `ours [${ours.join(',')}]`);
     }
@@ -222,10 +222,10 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
     if (queryIn) recorded.set('encoder.patch_proj', queryIn);
     // the entropy model's logits (Meta's `entropy_model.logits`), with the mask computeEntropies uses
     const patcher = model.model.patcher;
-    if (patcher && tensors.has('entropy_model.logits') && T <= META_ENTROPY_CHUNK) {
-      const dev = model.device;
-      recorded.set('entropy_model.logits', noGrad(() => patcher.forward(ops.tensor(Int32Array.from(ids), [1, T], { device: dev }),
-        ops.arange(0, T, { device: dev }), localAttentionRanges(Int32Array.from(ids), 1, T, cfg.behaviour.patcherWindow, cfg.behaviour.documentMask, dev))));
+    const ctx = entropyContext(cfg);
+    if (patcher && tensors.has('entropy_model.logits') && T <= ctx.chunk) {
+      const dev = model.device, { positions, ranges } = chunkAttention(Int32Array.from(ids), 1, T, ctx, dev);
+      recorded.set('entropy_model.logits', noGrad(() => patcher.forward(ops.tensor(Int32Array.from(ids), [1, T], { device: dev }), positions, ranges)));
     }
     for (const [key, t] of recorded) {
       const ref = tensors.get(key);
@@ -252,7 +252,7 @@ async function checkCase(model: Blt, packaging: string, name: string, meta: Case
 async function checkEntropyOnly(model: Blt, packaging: string, name: string, tensors: Map<string, RawTensor>,
   bound: number): Promise<MetaGoldenRow[]> {
   const ids = Array.from(tensors.get('input_ids')!.data);
-  const ent = await scopeAsync(async () => model.computeEntropies([ids]).data());
+  const ent = await model.computeEntropies([ids]);
   const f32 = tensors.get('entropies'), bf16 = tensors.get('bf16.entropies'), bf16Lengths = tensors.get('bf16.patch_lengths');
   const rows: MetaGoldenRow[] = [];
   if (f32) {

@@ -17,7 +17,7 @@ import { BlockedTable } from '../nn/blocked-table.js';
 import type { DiskTable } from '../nn/disk-table.js';
 import * as ops from '../ops/index.js';
 import { encoderHashIds, offsetIds } from './hash-ngram.js';
-import type { HashConfig } from './config.js';
+import type { HashConfig } from './config/types.js';
 
 /** The fused hash table (HF key `encoder_hash_tok_embedding.weight`). */
 export class HashNgramEmbedding extends Module {

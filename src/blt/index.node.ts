@@ -3,5 +3,5 @@
  */
 export * from './index.js';
 export { loadBltCheckpoint, saveBltCheckpoint, initBlt, type LoadOptions } from './checkpoint.js';
-export { loadBltConfigFile } from './config-file.js';
+export { loadBltConfigFile } from './config/file.js';
 export { checkGolden, checkGoldenConfig, goldenConfigDirs, GOLDEN_TOLERANCE, type GoldenRow, type GoldenOptions } from './golden.js';

@@ -5,9 +5,18 @@
  */
 export * from './tokenizer.js';
 export * from './hash-ngram.js';
-export * from './patcher.js';
-export * from './patch-ids.js';
-export * from './config.js';
+export * from './patching/entropy.js';
+export { lengthsFromStarts, type LengthConvention } from './patching/conventions.js';
+export * from './patching/rules.js';
+export * from './patching/threshold.js';
+export * from './patching/patch-lengths.js';
+export * from './patching/patch-ids.js';
+export * from './config/types.js';
+export * from './config/behaviour.js';
+export * from './config/validate.js';
+export * from './config/parse.js';
+export * from './config/write.js';
+export * from './config/shapes.js';
 export * from './flops.js';
 export * from './metrics.js';
 export { EntropyModel, entropyOfLogits, localAttentionRanges } from './entropy-model.js';

@@ -21,7 +21,7 @@ import { TransformerLayer, type KvCache } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
-import type { LocalPartConfig } from './config.js';
+import type { LocalPartConfig } from './config/types.js';
 
 /** Host-built index tensors the decoder needs for one batch (all on the model's device). */
 export interface DecoderInputs {

@@ -27,7 +27,7 @@ import { TransformerLayer, forwardLayers, type KvCache } from '../nn/transformer
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
-import type { BltBehaviour, LocalPartConfig } from './config.js';
+import type { BltBehaviour, LocalPartConfig } from './config/types.js';
 
 /** Host-built index tensors the encoder needs for one batch (all on the model's device). */
 export interface EncoderInputs {

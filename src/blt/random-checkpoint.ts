@@ -17,7 +17,8 @@ import { writeFileAtomic } from '../io/atomic.js';
 import { writeSafetensorsSharded, type TensorToWrite } from '../io/safetensors-writer.js';
 import { ShapesOnly, placeholderInit } from '../nn/init.js';
 import { BlockedTable } from '../nn/blocked-table.js';
-import { configToHfJson, type BltConfig } from './config.js';
+import type { BltConfig } from './config/types.js';
+import { configToHfJson } from './config/write.js';
 import { Blt } from './blt.js';
 
 export interface RandomCheckpointOptions {

@@ -1,6 +1,6 @@
 // The state-dict keys and shapes a BLT with a given config has, in Hugging Face's names (Linear weights are
 // [out, in]). Checkpoint readers check every tensor against it before a model is built.
-import type { BltConfig, TransformerPartConfig } from './config.js';
+import type { BltConfig, TransformerPartConfig } from './config/types.js';
 
 /** The HF state-dict keys and shapes a BLT with this config has. */
 export function bltWeightShapes(cfg: BltConfig): Map<string, number[]> {

@@ -9,7 +9,9 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CommandSpec, ParsedOptions } from './args.js';
-import { makeBltConfig, type BltConfig } from '../blt/config.js';
+import type { BltConfig } from '../blt/config/types.js';
+import { tinyConfig } from '../blt/config/shapes.js';
+import { validateBltConfig } from '../blt/config/validate.js';
 import { bltFlopsPerByte, transformerFlops } from '../blt/flops.js';
 import { initDevice, parseDevice, releaseDevice } from '../train/device.js';
 import type { Device } from '../tensor/dtype.js';
@@ -41,19 +43,15 @@ export const DEMO_SPEC: CommandSpec = {
 };
 
 /**
- * The demo's model: the shapes of the golden `blt1b_like` model (BLT-1B's structure, tiny widths), with small
- * hash n-gram tables (3- to 5-grams, 128 rows each): on ~20 kB of text, 6 × 1000 rows mostly memorise the
+ * The demo's model: tinyConfig (the shapes of the golden `blt1b_like` model: BLT-1B's structure, tiny widths) with
+ * small hash n-gram tables (3- to 5-grams, 128 rows each): on ~20 kB of text, 6 × 1000 rows mostly memorise the
  * training bytes (measured: held-out 4.93 bits/byte against 4.28 with these tables, same budget).
  */
 export function demoConfig(): BltConfig {
-  return makeBltConfig({
-    k: 2,
-    encoder: { hidden: 32, heads: 2, layers: 1, ffn: 96, crossAll: false },
-    decoder: { hidden: 32, heads: 2, layers: 2, ffn: 96, crossAll: true },
-    global: { hidden: 64, heads: 4, layers: 2, ffn: 176 },
-    patcher: { hidden: 32, heads: 2, layers: 2, ffn: 96 },
-    hash: { groupSizes: [3, 4, 5], nbFunctions: 1, vocab: 128 },
-  });
+  const cfg = tinyConfig();
+  cfg.hash = { groupSizes: [3, 4, 5], nbFunctions: 1, vocab: 128 };
+  validateBltConfig(cfg, '<demoConfig>');
+  return cfg;
 }
 
 /**

@@ -6,7 +6,7 @@
  */
 import nodePath from 'node:path';
 import fs from 'node:fs';
-import type { BltConfig } from '../blt/config.js';
+import type { BltConfig } from '../blt/config/types.js';
 import type { Device } from '../tensor/dtype.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';

@@ -16,7 +16,7 @@ import fs from 'node:fs';
 import nodePath from 'node:path';
 import './device.js';
 import { Blt } from '../blt/blt.js';
-import { loadBltConfigFile } from '../blt/config-file.js';
+import { loadBltConfigFile } from '../blt/config/file.js';
 import { type RawTensor } from '../io/safetensors.js';
 import { readSafetensorsFile } from '../io/safetensors-file.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -16,8 +16,8 @@ import fs from 'node:fs';
 import './device.js'; // registers the CPU backend
 import nodePath from 'node:path';
 import { Blt } from '../blt/blt.js';
-import type { BltConfig } from '../blt/config.js';
-import { thresholdForPatchSize, averagePatchSize } from '../blt/patcher.js';
+import type { BltConfig } from '../blt/config/types.js';
+import { thresholdForPatchSize, averagePatchSize } from '../blt/patching/threshold.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { Device } from '../tensor/dtype.js';
 import { noGrad } from '../autograd/grad-mode.js';

@@ -3,6 +3,7 @@
 //
 // Every request carries an id; the worker answers with exactly one `result` or `error` for that id, and may send
 // `progress` and `token` events for it before that.
+import type { PatchRule } from '../../src/blt/patching/patch-lengths.js';
 
 export interface PickedEntry { path: string; file: File }
 
@@ -23,6 +24,8 @@ export interface ModelInfo {
   threshold: number;
   patchingMode: string;
   maxPatchLength: number | null;
+  /** the model's patching rule for the bytes of a text (Blt.patchRule with the offline convention), for the playground */
+  rule: PatchRule;
   hidden: { encoder: number; global: number; decoder: number; entropy: number };
 }
 

@@ -30,6 +30,7 @@ function modelInfo(m: Blt): ModelInfo {
     threshold: c.patching.threshold,
     patchingMode: c.patching.mode + (c.patching.monotonicity ? ' (monotonic)' : ''),
     maxPatchLength: c.patching.maxPatchLength,
+    rule: m.patchRule({ convention: 'N-offline' }),
     hidden: { encoder: c.encoder.hiddenSize, global: c.global.hiddenSize, decoder: c.decoder.hiddenSize, entropy: c.patcher.hiddenSize },
   };
 }
@@ -106,10 +107,7 @@ async function entropies(text: string): Promise<{ bytes: Uint8Array; entropies: 
   if (bytes.length === 0) return { bytes, entropies: new Float32Array(0) };
   if (bytes.length > 4096) throw new Error(`the text has ${bytes.length} bytes; the playground takes at most 4096`);
   const ids = blt.encode(bytes, { addBos: true, addEos: false });
-  const ent = m.computeEntropies(ops.tensor(Int32Array.from(ids), [1, ids.length])); // [1, N]
-  const values = Float32Array.from(await ent.data());
-  ent.dispose();
-  return { bytes, entropies: values };
+  return { bytes, entropies: await m.computeEntropies([Array.from(ids)]) }; // [1, N]
 }
 
 function preview(t: Tensor, n = 6): number[] {
@@ -123,10 +121,9 @@ async function walkthrough(text: string): Promise<WalkthroughResult> {
   if (bytes.length > 512) throw new Error(`the text has ${bytes.length} bytes; the walk-through takes at most 512`);
   const ids = blt.encode(bytes, { addBos: true, addEos: false });
   const N = ids.length, c = m.config;
-  const idTensor = ops.tensor(Int32Array.from(ids), [1, N]);
+  const ent = await m.computeEntropies([Array.from(ids)]); // [1, N], on the host
   return scope(() => noGrad(() => {
-    const ent = m.computeEntropies(idTensor); // [1, N]
-    const lengths = m.patchLengthsFromEntropies(ent.dataSync(), 1, N)[0];
+    const lengths = m.patchLengthsOf([Array.from(ids)], ent)[0];
     const { logits, intermediates: inter } = m.forwardWithPatches([ids], [lengths], { intermediates: true });
     const P = lengths.length;
     const hash = c.hash.groupSizes.map((n) => `n=${n}: ${Array.from(blt.hashNgramIds(ids, n, 0, c.hash.vocab).subarray(0, 6)).join(', ')}…`);
@@ -140,7 +137,7 @@ async function walkthrough(text: string): Promise<WalkthroughResult> {
       .map((id) => ({ byte: id >= 4 ? showByte(id - 4) : ['<pad>', '<bos>', '<eos>', '<unk>'][id] ?? String(id), p: last[id] }));
     const stages: Stage[] = [
       { key: 'ids', title: 'Bytes → token ids', shape: [1, N], sample: Array.from(ids.slice(0, 8)), note: `${bytes.length} UTF-8 bytes, each id = byte + 4, after BOS = 1` },
-      { key: 'entropy', title: 'Entropy model → patches', shape: [1, N], sample: preview(ent), note: `${P} patches of lengths ${Array.from(lengths).join(', ')} (the first is BOS alone)` },
+      { key: 'entropy', title: 'Entropy model → patches', shape: [1, N], sample: Array.from(ent.subarray(0, 6), (v) => Math.round(v * 1000) / 1000), note: `${P} patches of lengths ${Array.from(lengths).join(', ')} (the first is BOS alone)` },
       { key: 'hash', title: 'Hash n-gram ids → embeddings', shape: [...get('hash.embeds').shape], sample: preview(get('hash.embeds')), note: `hash ids of the first table per n: ${hash.join('; ')}` },
       { key: 'encoder', title: 'Local encoder → byte states h', shape: [...get('encoder.hidden').shape], sample: preview(get('encoder.hidden')), note: `${c.encoder.numLayers} layer(s) of width ${c.encoder.hiddenSize}, each byte attending to the bytes before it` },
       { key: 'patches', title: 'Cross-attention → patch vectors', shape: [...get('encoder.patches').shape], sample: preview(get('encoder.patches')), note: `${c.crossAttnK} queries of width ${c.encoder.hiddenSize} per patch, each attending only to its own bytes` },

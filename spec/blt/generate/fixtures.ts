@@ -1,7 +1,7 @@
 // Micro BLT models for the generation specs: every code path of the real model (k = 2, GQA in the global
 // model, hash n-grams, entropy patching), small enough to run a few hundred forward passes in seconds.
 import { Blt } from '../../../src/blt/blt.js';
-import { makeBltConfig } from '../../../src/blt/config.js';
+import { makeBltConfig } from '../../../src/blt/config/shapes.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import * as ops from '../../../src/ops/index.js';
 import { entropyOfLogits } from '../../../src/blt/entropy-model.js';

@@ -10,7 +10,7 @@ import '../../../src/index.js';
 import { Blt } from '../../../src/blt/blt.js';
 import { generate, type SamplingOptions } from '../../../src/blt/generate.js';
 import { generateNoCache } from './oracle.js';
-import { patchStartsFromLengths } from '../../../src/blt/patch-ids.js';
+import { patchStartsFromLengths } from '../../../src/blt/patching/patch-ids.js';
 import { EOS_ID } from '../../../src/blt/tokenizer.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import * as ops from '../../../src/ops/index.js';

@@ -1,7 +1,8 @@
 // Shared fixtures for the model specs: a micro BLT (fast enough for property tests), token and patch generators.
 import fc from 'fast-check';
 import { Blt } from '../../../src/blt/blt.js';
-import { makeBltConfig, type BltConfig } from '../../../src/blt/config.js';
+import type { BltConfig } from '../../../src/blt/config/types.js';
+import { makeBltConfig } from '../../../src/blt/config/shapes.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import * as ops from '../../../src/ops/index.js';
 

@@ -14,7 +14,7 @@ import { generate } from '../../../src/blt/generate.js';
 import { localAttentionRanges } from '../../../src/blt/entropy-model.js';
 import { decoderCrossRanges } from '../../../src/blt/local-decoder.js';
 import { globalAttentionRanges } from '../../../src/blt/global-transformer.js';
-import { decoderPatchIdsFromLengths, patchStartsFromLengths } from '../../../src/blt/patch-ids.js';
+import { decoderPatchIdsFromLengths, patchStartsFromLengths } from '../../../src/blt/patching/patch-ids.js';
 import { AdamW } from '../../../src/optim/adamw.js';
 import { Rng } from '../../../src/tensor/random.js';
 import { crossEntropySum } from '../../../src/blt/metrics.js';

@@ -8,7 +8,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import '../../../src/index.js';
 import type { Blt } from '../../../src/blt/blt.js';
 import { initBlt, loadBltCheckpoint, saveBltCheckpoint } from '../../../src/blt/checkpoint.js';
-import { tinyConfig } from '../../../src/blt/config.js';
+import { tinyConfig } from '../../../src/blt/config/shapes.js';
 import { noGrad } from '../../../src/autograd/grad-mode.js';
 import { openSafetensorsFile as openSafetensors } from '../../../src/io/safetensors-file.js';
 import { BlockedTable } from '../../../src/nn/blocked-table.js';

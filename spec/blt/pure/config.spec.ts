@@ -1,8 +1,12 @@
 // BLT config parsing / validation / writing (spec §9.2, §9.5, §9.6; golden README §3).
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { configToHfJson, defaultsFor, parseBltConfig, smallConfig, swigluHidden, tinyConfig, type BltConfig } from "../../../src/blt/config.js";
-import { loadBltConfigFile } from "../../../src/blt/config-file.js";
+import type { BltConfig } from "../../../src/blt/config/types.js";
+import { defaultsFor } from "../../../src/blt/config/behaviour.js";
+import { parseBltConfig } from "../../../src/blt/config/parse.js";
+import { configToHfJson } from "../../../src/blt/config/write.js";
+import { smallConfig, swigluHidden, tinyConfig } from "../../../src/blt/config/shapes.js";
+import { loadBltConfigFile } from "../../../src/blt/config/file.js";
 import { sharedPath } from '../../../src/io/shared-dir.js';
 
 const FILES = {

@@ -1,8 +1,9 @@
 // Spec Appendix B: Meta's `fixtures/tokens_with_entropies.json` (81 tokens, real entropy-model outputs).
 import "../../../src/index.js"; // registers the CPU backend
 import { Blt } from "../../../src/blt/blt.js";
-import { makeBltConfig, type PatchingConfig } from "../../../src/blt/config.js";
-import type { PatchRuleOverrides } from "../../../src/blt/patcher.js";
+import type { PatchingConfig } from "../../../src/blt/config/types.js";
+import { makeBltConfig } from "../../../src/blt/config/shapes.js";
+import type { PatchRuleOverrides } from "../../../src/blt/patching/patch-lengths.js";
 export const APPB_TOKENS = [
   1, 72, 101, 105, 114, 105, 118, 125, 119, 36, 88, 101, 118, 107, 101, 118, 125, 105, 114, 36, 109, 119, 36, 109,
   114, 36, 75, 101, 113, 105, 36, 115, 106, 36, 88, 108, 118, 115, 114, 105, 119, 48, 36, 101, 36, 106, 101, 114,

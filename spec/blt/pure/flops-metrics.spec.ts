@@ -1,7 +1,7 @@
 // FLOPs per byte (spec §8, §12.8.68–69) and bits-per-byte (eq. 18, §12.8.67).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import { parseBltConfig } from "../../../src/blt/config.js";
+import { parseBltConfig } from "../../../src/blt/config/parse.js";
 import {
   attentionFlops, bltFlopsPerByte, crossAttentionFlops, deEmbeddingFlops, feedForwardFlops, qkvoFlops, transformerFlops,
 } from "../../../src/blt/flops.js";

@@ -6,12 +6,12 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { type RawTensor } from "../../../src/io/safetensors.js";
 import { readSafetensorsFile } from "../../../src/io/safetensors-file.js";
-import { loadBltConfigFile } from "../../../src/blt/config-file.js";
+import { loadBltConfigFile } from "../../../src/blt/config/file.js";
 import { encoderHashIds } from "../../../src/blt/hash-ngram.js";
 import "../../../src/index.js"; // registers the CPU backend
 import { Blt } from "../../../src/blt/blt.js";
-import { entropyFromLogits } from "../../../src/blt/patcher.js";
-import { decoderPatchIdsFromLengths, patchIdsFromLengths } from "../../../src/blt/patch-ids.js";
+import { entropyFromLogits } from "../../../src/blt/patching/entropy.js";
+import { decoderPatchIdsFromLengths, patchIdsFromLengths } from "../../../src/blt/patching/patch-ids.js";
 import { encode } from "../../../src/blt/tokenizer.js";
 import { sharedPath } from '../../../src/io/shared-dir.js';
 

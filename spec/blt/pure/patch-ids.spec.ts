@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
   batchPatchIds, decoderPatchIdsFromLengths, patchIdsFromLengths, patchStartsFromLengths,
-} from "../../../src/blt/patch-ids.js";
+} from "../../../src/blt/patching/patch-ids.js";
 import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 
 describe("worked examples", () => {

@@ -9,7 +9,7 @@ import { Tensor } from '../../../src/tensor/tensor.js';
 import { scope } from '../../../src/tensor/scope.js';
 import { moduleToCpu } from '../../../src/nn/module.js';
 import { Blt } from '../../../src/blt/blt.js';
-import { tinyConfig } from '../../../src/blt/config.js';
+import { tinyConfig } from '../../../src/blt/config/shapes.js';
 import { causalRanges } from '../../../src/nn/transformer.js';
 import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 

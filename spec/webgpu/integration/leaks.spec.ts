@@ -11,7 +11,7 @@ import { noGrad } from '../../../src/autograd/grad-mode.js';
 import * as ops from '../../../src/ops/index.js';
 import { Blt } from '../../../src/blt/blt.js';
 import { generate } from '../../../src/blt/generate.js';
-import { tinyConfig } from '../../../src/blt/config.js';
+import { tinyConfig } from '../../../src/blt/config/shapes.js';
 import { AdamW } from '../../../src/optim/adamw.js';
 import { clipGradNorm } from '../../../src/optim/clip.js';
 import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';

@@ -27,7 +27,7 @@ import { Module } from '../../../src/nn/module.js';
 import { Embedding, Linear, RMSNorm } from '../../../src/nn/layers.js';
 import { TransformerLayer, causalRanges, positionsTensor } from '../../../src/nn/transformer.js';
 import { Blt } from '../../../src/blt/blt.js';
-import { tinyConfig } from '../../../src/blt/config.js';
+import { tinyConfig } from '../../../src/blt/config/shapes.js';
 import { useWebGpuBackend, RUN_WEBGPU } from './backend-setup.js';
 import { setWasmKernels, wasmKernelsActive } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import { adamwWeightBounds, maxAbs, trainSteps, type StepRecord } from './train-helpers.js';

@@ -22,7 +22,8 @@ import { DEFAULT_MAX_SHARD_BYTES, writeSafetensorsFile, writeSafetensorsSharded,
 import { writePthStateDict } from '../../io/pth/pth-writer.js';
 import { FILE_DTYPE_BYTES, numelOf, type FileDtype, type TensorSource } from '../../io/tensor-source.js';
 import { float32ToHalf } from '../../tensor/half.js';
-import { configToHfJson, type BltConfig } from '../config.js';
+import type { BltConfig } from '../config/types.js';
+import { configToHfJson } from '../config/write.js';
 import { bltWeightShapes } from '../weight-shapes.js';
 import { metaArgsFromConfig, metaEntropyArgs, metaEntropyParams, metaPatcherArgsFromConfig } from './meta-config.js';
 import { openCheckpoint, type OpenedCheckpoint, type OpenOptions } from './open.js';

@@ -23,7 +23,10 @@
 // Meta's code supports but this model does not implement is refused with an Error naming the file and field,
 // rather than silently computing something else.
 
-import { defaultsFor, swigluHidden, validateBltConfig, type BltConfig, type PatchingMode, type TransformerPartConfig } from '../config.js';
+import type { BltConfig, PatchingMode, TransformerPartConfig } from '../config/types.js';
+import { defaultsFor } from '../config/behaviour.js';
+import { validateBltConfig } from '../config/validate.js';
+import { swigluHidden } from '../config/shapes.js';
 
 type Json = Record<string, unknown>;
 

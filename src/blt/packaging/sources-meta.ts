@@ -12,7 +12,7 @@ import { convertOriginal, isEntropyModelKey, type BltHashConfig, type TensorKind
 import { openPth } from '../../io/pth/pth.js';
 import { openSafetensors } from '../../io/safetensors-source.js';
 import { concatRows, sliceRows, type TensorSource } from '../../io/tensor-source.js';
-import type { BltConfig } from '../config.js';
+import type { BltConfig } from '../config/types.js';
 import { metaEntropyFromArgs, metaEntropyFromParams, metaPatcherArgs, type MetaEntropyModel, type MetaPatcherArgs } from './meta-config.js';
 
 /** Lazy sources for the whole-dict key converters of blt-keys.ts: stacking and slicing read nothing. */

@@ -1,6 +1,6 @@
 // Patching playground: entropies from the worker (one run of the entropy model per edit), patches computed here
-// with the library's own rule (src/blt/patcher.ts), so the threshold slider re-patches without the model.
-import { entropyPatchLengths } from '../../../src/blt/patcher.js';
+// with the model's own rule (src/blt/patching/patch-lengths.ts), so the threshold slider re-patches without the model.
+import { patchLengths, type PatchRule } from '../../../src/blt/patching/patch-lengths.js';
 import { entropyPlotSvg } from '../../../src/report/entropy-plot.js';
 import { patchPieces } from '../../../src/report/patches-text.js';
 import { call } from '../client';
@@ -13,8 +13,9 @@ let pendingText: string | null = null;
 let running = false;
 
 /** Patch lengths over the bytes (the BOS patch dropped), as `blt patch` computes them (src/train/patching-view.ts). */
-export function bytePatchLengths(entropies: Float32Array, threshold: number, maxPatchLength: number | null): number[] {
-  const lengths = entropyPatchLengths(entropies, { threshold, convention: 'N-offline', maxPatchLength });
+export function bytePatchLengths(bytes: Uint8Array, entropies: Float32Array, threshold: number, rule: PatchRule): number[] {
+  const tokens = [1, ...Array.from(bytes, (b) => b + 4)]; // BOS + bytes, as the worker encoded them
+  const lengths = patchLengths({ ...rule, threshold }, tokens, rule.mode === 'entropy' ? entropies : null);
   return Array.from(lengths.subarray(1));
 }
 
@@ -31,7 +32,7 @@ function render(): void {
     return;
   }
   const { bytes, entropies } = current;
-  const lengths = bytePatchLengths(entropies, threshold, model.maxPatchLength);
+  const lengths = bytePatchLengths(bytes, entropies, threshold, model.rule);
   const n = bytes.length, P = lengths.length;
   const starts = new Array<boolean>(n).fill(false);
   let s = 0;
@@ -68,8 +69,7 @@ async function refresh(): Promise<void> {
 }
 
 function showModelInfo(info: ModelInfo): void {
-  const note = info.patchingMode.startsWith('entropy') && !info.patchingMode.includes('monotonic') ? ''
-    : ` Its own rule is '${info.patchingMode}'; the playground shows the global-threshold rule.`;
+  const note = info.patchingMode.startsWith('entropy') ? '' : ` Its rule is '${info.patchingMode}': the threshold does not move its patches.`;
   $('model-info').replaceChildren(
     h('span', {}, 'Model: ', h('b', {}, info.source)),
     h('span', {}, h('b', {}, info.parameters.toLocaleString('en')), ' parameters'),

@@ -2,12 +2,11 @@
 // top-k / stride / byte / space rules, max patch length, length conventions, threshold selection.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
-import {
-  averagePatchSize, byteStarts, combinedStarts, entropyFromLogits, globalThresholdStarts,
-  isSpaceLike, lengthsFromStarts, monotonicStarts, spaceStarts,
-  strideStarts, thresholdForPatchSize, topKStarts, type LengthConvention,
-} from "../../../src/blt/patcher.js";
-import type { PatchingConfig } from "../../../src/blt/config.js";
+import { entropyFromLogits } from "../../../src/blt/patching/entropy.js";
+import { lengthsFromStarts, type LengthConvention } from "../../../src/blt/patching/conventions.js";
+import { byteStarts, combinedStarts, globalThresholdStarts, isSpaceLike, monotonicStarts, spaceStarts, strideStarts, topKStarts } from "../../../src/blt/patching/rules.js";
+import { averagePatchSize, thresholdForPatchSize } from "../../../src/blt/patching/threshold.js";
+import type { PatchingConfig } from "../../../src/blt/config/types.js";
 import { encode } from "../../../src/blt/tokenizer.js";
 import { APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_STARTS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 

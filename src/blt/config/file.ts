@@ -1,6 +1,7 @@
-// Reading a BLT config.json from the local disk (Node). Parsing is src/blt/config.ts, which runs anywhere.
+// Reading a BLT config.json from the local disk (Node). Parsing is parse.ts, which runs anywhere.
 import { readFile } from 'node:fs/promises';
-import { parseBltConfig, type BltConfig, type ParseOptions } from './config.js';
+import type { BltConfig } from './types.js';
+import { parseBltConfig, type ParseOptions } from './parse.js';
 
 /** Reads and parses a config.json file from disk. */
 export async function loadBltConfigFile(path: string, options: Omit<ParseOptions, 'source'> = {}): Promise<BltConfig> {
