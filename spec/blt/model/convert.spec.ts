@@ -110,7 +110,7 @@ describe('blt convert', () => {
     fs.mkdirSync(src);
     const hf = sharedPath('golden', 'blt1b_like');
     const cfg = JSON.parse(fs.readFileSync(nodePath.join(hf, 'config.json'), 'utf8'));
-    cfg.blt_ts_behaviour = { localWindow: 64, patcherWindow: 512, documentMask: true, repoolEachCrossLayer: false, patchLengthsSumTo: 'N+1',
+    cfg.blt_ts_behaviour = { localWindow: 64, patcherWindow: 512, patcherChunk: 8192, documentMask: true, repoolEachCrossLayer: false, patchLengthsSumTo: 'N+1',
       emptyPatchAttention: 'none', metaPatchRules: true };
     fs.writeFileSync(nodePath.join(src, 'config.json'), JSON.stringify(cfg));
     fs.copyFileSync(nodePath.join(hf, 'model.safetensors'), nodePath.join(src, 'model.safetensors'));

@@ -58,7 +58,7 @@ describe('openCheckpoint on Meta\'s packagings', () => {
     const params = readJson(nodePath.join(ORIGINAL, 'params.json'));
     const m = params.model, p = params.data.patcher_args;
     expect(patchingSource).toBe(nodePath.join(ORIGINAL, 'params.json')); // Meta's demo reads the BLT's params.json
-    expect(c.behaviour).toEqual({ localWindow: m.local_attention_window_len, patcherWindow: 512, documentMask: true,
+    expect(c.behaviour).toEqual({ localWindow: m.local_attention_window_len, patcherWindow: 512, patcherChunk: 8192, documentMask: true,
       repoolEachCrossLayer: false, patchLengthsSumTo: 'N+1', emptyPatchAttention: 'none', metaPatchRules: true });
     expect(c.patching).toMatchObject({ mode: p.patching_mode, threshold: p.threshold, thresholdAdd: p.threshold_add,
       monotonicity: p.monotonicity, maxPatchLength: p.max_patch_length, patchInForward: true });
