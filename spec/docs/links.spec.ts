@@ -6,8 +6,12 @@
 //   - a link to lines of src/ covers at least one line of code (not only blanks and comments);
 //   - a line anchor into src/ or spec/ carries an anchor in its title, and that anchor is a literal string found
 //     exactly once in the file, on the first line of the range. In src/ anchors are marker comments
-//     (`// [doc:entropy]`), in spec/ a piece of a test's name. So when code moves the test fails instead of the
-//     link silently pointing at the wrong lines; `node docs/tools/relink.mjs` moves the ranges back;
+//     (`// [doc:entropy]`), in spec/ a piece of a test's name;
+//   - the range covers the whole marked declaration: it ends where the declaration after the anchor ends
+//     (docs/tools/block-end.mjs: its braces close, or its one statement ends, or an explicit `// [/doc:NAME]`),
+//     no earlier (a function cut short) and no later (the start of the next one).
+//     So when code moves or grows the test fails instead of the link silently pointing at the wrong lines;
+//     `node docs/tools/relink.mjs` recomputes the ranges;
 //   - a #heading anchor into a Markdown file names a heading of that file (GitHub's slug rules).
 // Also: every `[doc:NAME]` marker in src/ is used by at least one link (no orphans), and no `#doc:NAME`
 // shorthand is left unexpanded.
@@ -15,6 +19,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { blockEnd } from '../../docs/tools/block-end.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -136,6 +141,10 @@ function problemsOf(link: DocLink): string[] {
         } else if (hits[0] !== x) {
           out.push(`${where}: anchor ${JSON.stringify(link.title)} is now on line ${hits[0]} of ${rel}, the link starts at ${x}` +
             ` (run node docs/tools/relink.mjs)`);
+        } else if (blockEnd(lines, x) !== y) {
+          const end = blockEnd(lines, x);
+          out.push(`${where}: the declaration marked by ${JSON.stringify(link.title)} runs to line ${end} of ${rel}, the link ` +
+            `${y < end ? 'stops' : 'runs on'} at ${y} (run node docs/tools/relink.mjs)`);
         }
       }
     }
@@ -204,9 +213,18 @@ describe('the link checker itself', () => {
     const lines = linesOf(path.join(root, 'src/blt/patching/entropy.ts'));
     const i = lines.findIndex((l) => l.includes('export function entropyFromLogits')) + 1;
     expect(i).toBeGreaterThan(0);
-    expect(check(`[a](../src/blt/patching/entropy.ts#L${i}-L${i + 3} "export function entropyFromLogits")`)).toEqual([]);
-    expect(check(`[a](../src/blt/patching/entropy.ts#L${i + 1}-L${i + 3} "export function entropyFromLogits")`).join())
+    const end = lines.findIndex((l, j) => j >= i && l === '}') + 1; // the function's closing brace
+    expect(check(`[a](../src/blt/patching/entropy.ts#L${i}-L${end} "export function entropyFromLogits")`)).toEqual([]);
+    expect(check(`[a](../src/blt/patching/entropy.ts#L${i + 1}-L${end} "export function entropyFromLogits")`).join())
       .toMatch(/is now on line/);
+    // a range that covers only the start of the function, or runs past it, is reported
+    expect(check(`[a](../src/blt/patching/entropy.ts#L${i}-L${i + 3} "export function entropyFromLogits")`).join())
+      .toMatch(new RegExp(`runs to line ${end} .* the link stops at ${i + 3}`));
+    const rules = linesOf(path.join(root, 'src/blt/patching/rules.ts'));
+    const m = rules.findIndex((l) => l.includes('[doc:global-threshold]')) + 1;
+    const mEnd = rules.findIndex((l, j) => j >= m && l === '}') + 1; // globalThresholdTest's closing brace
+    expect(check(`[a](../src/blt/patching/rules.ts#L${m}-L${mEnd} "[doc:global-threshold]")`)).toEqual([]);
+    expect(check(`[a](../src/blt/patching/rules.ts#L${m}-L${mEnd + 2} "[doc:global-threshold]")`).join()).toMatch(/runs on at/);
   });
 
   it('computes GitHub heading ids', () => {

@@ -54,6 +54,7 @@ export function transformerFlops(hidden: number, layers: number, context: number
     deEmbeddingFlops(hidden, vocab)
   );
 }
+// [/doc:flops-primitives]
 
 export interface BltFlopsOptions {
   /** average patch size n_p (bytes per patch) */

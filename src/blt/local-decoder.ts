@@ -86,11 +86,11 @@ export class LocalDecoder extends Module {
     return this.norm.forward(z);
   }
 
+  // [doc:dec-k-split]
   /** K = D_C(o) split into k keys per patch: o [B, P, dG] -> [B, P·k, dD], row j·k + r = chunk r of patch j. */
   patchKeys(o: Tensor, record?: (name: string, t: Tensor) => void): Tensor {
     const [B, P] = o.shape;
     const dD = this.cfg.hiddenSize, k = this.cfg.crossAttnK;
-    // [doc:dec-k-split]
     const proj = this.patch_embedding_projection.forward(o); // [B, P, k·dD]
     record?.('decoder.patch_proj', proj);
     return ops.reshape(proj, [B, P * k, dD]);                // [B, P·k, dD]
