@@ -12,7 +12,7 @@ const DIR = sharedPath('golden-train');
 const quiet = (): void => {};
 
 function expectAllChecks(rows: { check: string; ok: boolean }[]): void {
-  // every check of README §6.2 is present: A, B, B', C, D (optimizer + frozen), E (two regions), F (loss, norm), G (L2, max, frozen)
+  // every check the golden set defines is present: A, B, B', C, D (optimizer + frozen), E (two regions), F (loss, norm), G (L2, max, frozen)
   const checks = rows.map((r) => r.check);
   for (const c of ['A', 'B', "B'", 'C', 'D', 'E', 'F', 'G']) expect(checks).toContain(c);
   expect(rows.length).toBe(13);
@@ -20,7 +20,7 @@ function expectAllChecks(rows: { check: string; ok: boolean }[]): void {
 }
 
 describe('golden-train (CPU)', () => {
-  it('the lr schedule of README §4.1: 0.001, 0.002, 0.003, 0.003, ...', () => {
+  it('the lr schedule the golden set was made with: 0.001, 0.002, 0.003, 0.003, ...', () => {
     expect([0, 1, 2, 3, 11].map((s) => goldenLr(s, 3e-3, 3))).toEqual([0.001, 0.002, 0.003, 0.003, 0.003]);
   });
 
@@ -29,7 +29,7 @@ describe('golden-train (CPU)', () => {
     const r = await checkTrainGolden(DIR, { device: 'cpu', log: quiet });
     expectAllChecks(r.rows);
     expect(r.ok).toBe(true);
-    // the measured figures are far inside the tolerances (README §6.3: a float32 implementation reaches ~1e-6)
+    // the measured figures are far inside the tolerances (the set's README: a float32 implementation reaches ~1e-6)
     const a = r.rows.find((x) => x.check === 'A')!;
     expect(a.value).toBeLessThan(1e-5);
   }, 60_000);

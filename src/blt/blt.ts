@@ -1,5 +1,5 @@
 /**
- * The Byte Latent Transformer (paper §3, Fig. 2; spec §1.1 and Appendix C.4), read top to bottom in the order
+ * The Byte Latent Transformer (paper §3, Fig. 2), read top to bottom in the order
  * of the paper's figure:
  *
  *   bytes x ──► entropy model ──► patch lengths L (global threshold rule, §2.3)
@@ -10,7 +10,7 @@
  *           ──► lm_head ──► logits [B, T, 260], logits[t] = distribution of x[t+1]
  *
  * Field names follow Hugging Face's `BltForCausalLM` (`model.local_encoder...`, `model.patcher...`, `lm_head`),
- * so `stateDict()` keys are HF's checkpoint keys (golden README §3 "Weight keys").
+ * so `stateDict()` keys are HF's checkpoint keys.
  *
  * Batches: ids int32 [B, T] (host: a CPU tensor or rows of equal length), rows independent. Each row has its
  * own patch lengths; rows are right-padded with zero-length patches to a common P. All index and range tensors
@@ -52,11 +52,11 @@ export interface BltOutput {
   logits: Tensor;
   /** the patch lengths used, one row per batch row (unpadded) */
   patchLengths: Int32Array[];
-  /** named intermediates (golden README §5 names), only when requested */
+  /** named intermediates (the names the golden sets store them under), only when requested */
   intermediates?: Map<string, Tensor>;
 }
 
-/** Receives named intermediates (golden README §5 names). */
+/** Receives named intermediates (the names the golden sets store them under). */
 export type Recorder = (name: string, t: Tensor) => void;
 
 /** A batch with its patches, laid out on the host (Blt.patchedBatch); the tensors are on the model's device. */
@@ -143,12 +143,12 @@ export class BltModel extends Module {
   }
 }
 
-/** HF `BltForCausalLM`: `model` + `lm_head`, and the forward pass of Appendix C.4. */
+/** HF `BltForCausalLM`: `model` + `lm_head`, and the forward pass of the paper's Fig. 2. */
 export class Blt extends Module {
   model: BltModel;
   lm_head: Linear;
 
-  /** A freshly initialised model (spec §6.6, seeded); load weights with loadStateDict or checkpoint.ts. */
+  /** A freshly initialised model (seeded; Meta's init: normal with std in_dim^-1/2); load weights with loadStateDict or checkpoint.ts. */
   constructor(readonly config: BltConfig, opts: { seed?: number; rng?: Rng } = {}) {
     super();
     const rng = opts.rng ?? new Rng(opts.seed ?? 0);
@@ -299,13 +299,13 @@ export class Blt extends Module {
     return this.forwardWithPatches(ids, await this.patchLengthsFor(ids), opts);
   }
 
-  // ---- training objective and metric (§7.1, §7.4) ---------------------------------------------------------
+  // ---- training objective and metric (next-byte cross-entropy; bits per byte, paper §4.6, eq. 18) ---------------
 
   // [doc:blt-loss]
   /**
    * Mean next-byte cross-entropy (nats). `targets` int32 [B, T] (default: ids shifted left by one, the last
    * position ignored); targets < 0 are ignored. With explicit targets every position counts, as in the
-   * golden training run (golden-train README §4.3).
+   * HF training golden set.
    */
   loss(ids: TokenBatch, patchLengths: readonly ArrayLike<number>[], targets?: TokenBatch | Tensor): Tensor {
     const { logits } = this.forwardWithPatches(ids, patchLengths);
@@ -347,7 +347,7 @@ export class Blt extends Module {
 
 /**
  * Checks one row of patch lengths per batch row: non-negative integers, L_0 = 1 (the BOS patch the decoder
- * shift relies on, spec §1.4), and ΣL = T (HF) or T + 1 (Meta's next-token mode).
+ * shift relies on, see patching/patch-ids.ts), and ΣL = T (HF) or T + 1 (Meta's next-token mode).
  */
 export function checkPatchLengths(patchLengths: readonly ArrayLike<number>[], B: number, T: number): Int32Array[] {
   if (patchLengths.length !== B) throw new Error(`BLT: ${patchLengths.length} rows of patch lengths for a batch of ${B} rows`);

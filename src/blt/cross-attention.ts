@@ -1,13 +1,14 @@
 /**
  * Cross-attention block of the local encoder (patches attend to their bytes, paper §3.2.2 eqs. 5-8) and of the
- * local decoder (bytes attend to one patch, paper §3.3 eqs. 9-12). Spec §3.4.3, §3.4.6; golden README §4.5.
+ * local decoder (bytes attend to one patch, paper §3.3 eqs. 9-12).
  *
  *   Q = W_q RMSNorm_q(X),  K = W_k RMSNorm_kv(C),  V = W_v RMSNorm_kv(C)       (pre-norm, no RoPE, no bias)
  *   A = W_o softmax(Q K^T / sqrt(d_h) + M) V                                     (per head, GQA like §6.3)
  *   returns X + A
  *
  * The caller adds X once more, so a layer computes 2X + A: the "double residual" of Meta's code and HF
- * (spec §3.4.6), which the released weights were trained with. The paper writes a single residual.
+ * (both add the block's input to its output once inside and once outside), which the released weights were
+ * trained with. The paper writes a single residual.
  * The mask M is one contiguous key range per query (a patch's bytes, or a byte's patch): see the callers.
  * HF names (`q_norm`, `k_norm`, `q_proj`, ...) so state-dict keys match `cross_attn_layers.i.*`.
  */

@@ -1,15 +1,16 @@
 /**
- * The entropy model (paper §2.3, §4.2; spec §2.2, §2.9; golden README §4.3): a small causal byte LM whose
+ * The entropy model (paper §2.3, §4.2): a small causal byte LM whose
  * next-byte entropies decide the patch boundaries. HF keeps it inside the BLT as `model.patcher`.
  *
  *   logits = lm_head(RMSNorm(layers(embed_tokens[x])))                             [B, T, 260]
  *   H_t    = -Σ_v p_v log p_v ,  p = softmax(logits_t)   (eq. 1 with its minus sign; nats, all 260 outputs)
  *
- * Entropies are computed per row (spec §13.7: Meta's flattening of the batch leaks context across rows).
+ * Entropies are computed per row (Meta's code flattens a batch into one stream, which leaks context across rows);
+ * how much of a row the model sees at once is entropy-context.ts's.
  * Attention: causal, optionally a sliding window of W keys (Meta: 512; HF: none) and EOS document blocks.
  *
  * This file also holds `localAttentionRanges`, the "local block causal" key ranges shared by the entropy
- * model, the local encoder and the local decoder (spec §3.3, §6.3).
+ * model, the local encoder and the local decoder.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';

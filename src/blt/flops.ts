@@ -1,4 +1,4 @@
-// Forward FLOPs per byte of a BLT (spec §8; paper §4.5, App. B eq. 13 and Table 11).
+// Forward FLOPs per byte of a BLT (paper §4.5, App. B eq. 13 and Table 11).
 //
 // Chinchilla-style counting: feed-forward, QKVO projections, attention, output projection; embedding
 // lookups (byte and hash) are 0 FLOPs; training ≈ 3 × forward. The primitive formulas are the spec's

@@ -64,7 +64,7 @@ export interface GenerateOptions {
   onToken?: (id: number, index: number) => boolean | void | Promise<boolean | void>;
 }
 
-/** Work done by the global transformer during one generation (spec §12.7 property 61). */
+/** Work done by the global transformer during one generation (one position per patch, once: see the header). */
 export interface GlobalModelStats {
   /** forward calls of the global transformer */
   calls: number;

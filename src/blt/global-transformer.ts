@@ -1,5 +1,5 @@
 /**
- * Global latent transformer (paper §3.1; spec §4; golden README §4.6): a causal transformer over patch vectors.
+ * Global latent transformer (paper §3.1): a causal transformer over patch vectors.
  *
  *   g = W_in · patches   (token_embedding_projection, only when k·dE ≠ dG; identity otherwise)
  *   o = Layers(g)        causal over patches (optionally block-causal by EOS documents), RoPE positions 0..P-1

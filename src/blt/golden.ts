@@ -1,10 +1,10 @@
 /**
- * Golden check against Hugging Face's BLT (/work/shared/golden, golden README §4-6): loads each config's
+ * Golden check against Hugging Face's BLT (the set ../shared/golden beside the repository): loads each config's
  * checkpoint, runs every stored case and compares
  *   - entropy variant: our entropies (atol 1e-5) -> our patch lengths (exact) -> our logits (max abs <= 1e-4);
  *   - stride4 / byte variants: logits from the stored patch lengths (max abs <= 1e-4);
  *   - entropy_maxlen{M} (lengths only): our entropy patch lengths split at M (exact).
- * Tolerances are the README's (§6): an independent float32 re-implementation reaches ~5e-6 on logits.
+ * Tolerances are the golden set's own (its README): an independent float32 re-implementation reaches ~5e-6 on logits.
  * On a logits mismatch the intermediates (hash.embeds, encoder.hidden, encoder.patches, global.out,
  * decoder.out) are compared too, to say where the divergence starts.
  */
@@ -145,7 +145,7 @@ function printRow(r: GoldenRow): void {
   console.log(line);
 }
 
-/** Loads every config directory under `dir` (default /work/shared/golden) and checks all its cases. */
+/** Loads every config directory under `dir` (default: ../shared/golden beside the repository) and checks all its cases. */
 export async function checkGolden(dir = sharedPath('golden'), opts: GoldenOptions = {}): Promise<{ ok: boolean; rows: GoldenRow[] }> {
   const rows: GoldenRow[] = [];
   for (const cfgDir of goldenConfigDirs(dir)) {

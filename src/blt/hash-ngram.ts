@@ -1,4 +1,4 @@
-// Hash n-gram ids of the BLT encoder input (spec §3.2.2, Appendix A, Appendix C.3; golden README §4.1).
+// Hash n-gram ids of the BLT encoder input (paper §3.2.1, eqs. 3-4, in the integer arithmetic of Meta's code).
 //
 // For every position t and n-gram size n, the window is the last n TOKEN ids (byte + 4, BOS = 1, ...),
 // left-padded with BOE = 0 (not BOS):   w = (x[t-n+1], ..., x[t]),  w[0] = oldest.

@@ -1,5 +1,5 @@
 /**
- * Local decoder (paper §3.3, eqs. 9-12; spec §5, §1.4; golden README §4.6): byte states attend to the global
+ * Local decoder (paper §3.3, eqs. 9-12): byte states attend to the global
  * output of one patch, then run local transformer layers; a final RMSNorm feeds the byte head.
  *
  *   K      = D_C(o) : [P, dG] -> [P, k·dD] -> [P·k, dD]        (patch_embedding_projection, then the k-split)
@@ -10,7 +10,7 @@
  *   out    = RMSNorm(D_lD)                                      (then lm_head -> logits, in blt.ts)
  *
  * Byte i (which predicts x_{i+1}) reads only patch d(i) = p(i+1) - 1, the last patch all of whose bytes are
- * at positions <= i (spec §1.4): its k keys are the contiguous range [d(i)·k, d(i)·k + k).
+ * at positions <= i (patching/patch-ids.ts): its k keys are the contiguous range [d(i)·k, d(i)·k + k).
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
@@ -56,7 +56,7 @@ export class LocalDecoder extends Module {
     const layerCfg = { dim: dD, heads: cfg.numHeads, kvHeads: cfg.numKvHeads, hidden: cfg.intermediateSize,
       eps: cfg.rmsNormEps, ropeTheta: cfg.ropeTheta };
     this.layers = Array.from({ length: cfg.numLayers }, () => new TransformerLayer(layerCfg, rng));
-    // D_C: dG -> k·dD, init std dG^-1/2 (spec §6.6)
+    // D_C: dG -> k·dD, init std dG^-1/2 (Meta's init: in_dim^-1/2)
     this.patch_embedding_projection = new Linear(dG, k * dD, { rng });
     const nCross = cfg.crossAttnAllLayers ? cfg.numLayers : 1;
     this.cross_attn_layers = Array.from({ length: nCross },

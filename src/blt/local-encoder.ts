@@ -1,5 +1,5 @@
 /**
- * Local encoder (paper §3.2, eqs. 5-8, Fig. 5; spec §3.3-3.4; golden README §4.5): byte states h from the
+ * Local encoder (paper §3.2, eqs. 5-8, Fig. 5): byte states h from the
  * encoder embeddings, then patch vectors from cross-attention of pooled patch queries over the bytes of
  * their own patch.
  *
@@ -81,7 +81,7 @@ export class LocalEncoder extends Module {
       eps: cfg.rmsNormEps, ropeTheta: cfg.ropeTheta };
     this.embed_tokens = new Embedding(vocabSize, dE, { rng }); // byte embedding Emb [260, dE]
     this.layers = Array.from({ length: cfg.numLayers }, () => new TransformerLayer(layerCfg, rng));
-    // E_C: dE -> k·dE, init std dE^-1/2 (spec §6.6: in-dim^-1/2)
+    // E_C: dE -> k·dE, init std dE^-1/2 (Meta's init: in_dim^-1/2)
     this.patch_embedding_projection = new Linear(dE, k * dE, { rng });
     const nCross = cfg.crossAttnAllLayers ? cfg.numLayers : 1;
     this.cross_attn_layers = Array.from({ length: nCross },

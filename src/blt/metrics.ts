@@ -1,4 +1,4 @@
-// Evaluation metrics on plain numbers (spec §7.1, §7.4; paper eq. 18).
+// Evaluation metrics on plain numbers (mean next-byte cross-entropy; bits per byte, paper eq. 18).
 //
 //   CE_t  = -log softmax(logits[t])[target_t]                 (nats, next-byte cross-entropy)
 //   BPB   = Σ_t CE_t / (ln 2 · n_bytes)                       (eq. 18; n_bytes = number of scored targets,

@@ -93,7 +93,7 @@ export function samplingDistribution(logits: ArrayLike<number>, s: SamplingOptio
 }
 
 /**
- * One next-byte id from logits [V] (spec §2.11: greedy by default in Meta's code; temperature, top-k, top-p).
+ * One next-byte id from logits [V] (greedy by default, as in Meta's generation code; temperature, top-k, top-p).
  * Sampled modes draw exactly one `rng.uniform()` u and return the first id whose cumulative probability
  * exceeds u; greedy draws nothing.
  */

@@ -1,4 +1,4 @@
-// BLT byte tokenizer (spec §1.3, §12.1): UTF-8 bytes shifted by 4, plus special ids.
+// BLT byte tokenizer (paper §3: bytes are the tokens): UTF-8 bytes shifted by 4, plus special ids.
 //
 //   id 0 = BOE  ("beginning of example": padding/filler inside the model, never produced here)
 //   id 1 = BOS, id 2 = EOS
@@ -124,7 +124,7 @@ export function utf8Decode(bytes: ArrayLike<number>, errors: Utf8ErrorMode = "ig
   return s;
 }
 
-/** ids = [BOS?] ++ [b + 4 for b in utf8(text)] ++ [EOS?]  (spec §12.1.1). */
+/** ids = [BOS?] ++ [b + 4 for b in utf8(text)] ++ [EOS?]. */
 export function encode(input: string | Uint8Array, options: EncodeOptions = {}): Int32Array {
   const { addBos = true, addEos = false, errors = "ignore" } = options;
   const bytes = typeof input === "string" ? utf8Encode(input, errors) : input;

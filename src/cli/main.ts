@@ -111,7 +111,7 @@ const PATCH: CommandSpec = {
 
 const GENERATE: CommandSpec = {
   name: 'generate',
-  summary: 'Continue a prompt with a checkpoint, byte by byte (src/blt/generate.ts: the global model runs only when a patch closes, spec §2.11).',
+  summary: 'Continue a prompt with a checkpoint, byte by byte (src/blt/generate.ts: the global model runs only when a patch closes).',
   positionals: [
     { name: 'checkpoint', required: true, help: 'checkpoint folder' },
     { name: 'prompt', required: true, help: 'text to continue' },
@@ -159,7 +159,7 @@ const CONVERT: CommandSpec = {
 
 const FLOPS: CommandSpec = {
   name: 'flops',
-  summary: 'Forward FLOPs per byte of a BLT config at an average patch size (paper eq. 13, spec §8).',
+  summary: 'Forward FLOPs per byte of a BLT config at an average patch size (paper §4.5, eq. 13).',
   positionals: [],
   options: {
     preset: { type: 'string', help: 'model shapes', default: 'tiny', choices: ['tiny', 'small'] },

@@ -1,6 +1,6 @@
 /**
  * Basic layers: Linear (weight [out, in] as in PyTorch, y = x W^T + b), Embedding, RMSNorm, and the
- * SwiGLU feed-forward of spec §6.5. Field names follow Hugging Face so state-dict keys match checkpoints.
+ * SwiGLU feed-forward (Shazeer 2020, as in Llama). Field names follow Hugging Face so state-dict keys match checkpoints.
  */
 import { Tensor } from '../tensor/tensor.js';
 import { Rng } from '../tensor/random.js';
@@ -10,7 +10,7 @@ import * as ops from '../ops/index.js';
 
 export interface InitOptions {
   rng?: Rng;
-  /** Standard deviation of the (truncated at 3 std) normal init; default in^-1/2 (spec §6.6). */
+  /** Standard deviation of the (truncated at 3 std) normal init; default in^-1/2 (Meta's init). */
   std?: number;
 }
 
@@ -63,7 +63,7 @@ export class RMSNorm extends Module {
 }
 
 // [doc:swiglu]
-/** SwiGLU feed-forward (spec §6.5): FFN(x) = W2 (SiLU(W1 x) ⊙ W3 x); HF names gate=W1, up=W3, down=W2. */
+/** SwiGLU feed-forward: FFN(x) = W2 (SiLU(W1 x) ⊙ W3 x); HF names gate=W1, up=W3, down=W2. */
 export class SwiGLU extends Module {
   gate_proj: Linear;
   up_proj: Linear;

@@ -1,7 +1,7 @@
 /**
  * Per-byte entropy plot as a standalone SVG, like Figure 4 of the BLT paper: the entropy H(x_i) of the
  * entropy model's prediction of every byte (eq. 1, nats), the global threshold θ as a dashed line, and a
- * vertical line at every patch start (a byte starts a patch iff H(x_i) > θ, spec §2.3). Bytes are labelled
+ * vertical line at every patch start (a byte starts a patch iff H(x_i) > θ, paper §2.3). Bytes are labelled
  * along the x-axis with their character (continuation bytes of a multi-byte UTF-8 character get a dot).
  */
 export interface EntropyPlotInput {

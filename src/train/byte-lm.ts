@@ -1,6 +1,6 @@
 /**
- * A plain byte-level causal transformer language model (spec §2.9: "a standard causal transformer LM":
- * token embedding 260×d → l pre-norm blocks (spec §6) → RMSNorm → untied Linear d→260).
+ * A plain byte-level causal transformer language model (the architecture of Meta's entropy model: token embedding
+ * 260×d → l pre-norm blocks (src/nn/transformer.ts) → RMSNorm → untied Linear d→260).
  *
  * Used twice: as the stand-in entropy model when the BLT's own entropy-model module is absent, and as the
  * byte-level baseline of the demo (same budget, side-by-side bits-per-byte). Field names follow HF's
@@ -56,7 +56,7 @@ export class ByteLM extends Module {
     return this.lm_head.forward(this.norm.forward(h)); // [B, T, V]
   }
 
-  /** Mean next-byte cross-entropy (spec §7.1) over all positions, nats. */
+  /** Mean next-byte cross-entropy over all positions, nats. */
   loss(ids: Tensor, targets: Tensor): Tensor {
     return ops.crossEntropy(this.forward(ids), targets);
   }

@@ -1,6 +1,6 @@
 /**
  * Training data: raw bytes from files, a deterministic held-out split, and seeded batches of byte ids
- * with their next-byte targets (spec §7.1, §7.2; golden-train README §3).
+ * with their next-byte targets.
  *
  * A row of a batch is T consecutive bytes b_0..b_{T-1} of one document, cut at a UTF-8 character start:
  *   input  = [BOS, b_0+4, ..., b_{T-2}+4]       (T ids)

@@ -1,5 +1,5 @@
 /**
- * Held-out bits-per-byte (paper eq. 18, spec §7.4):
+ * Held-out bits-per-byte (paper eq. 18):
  *   BPB = Σ_t CE_t / (ln 2 · n_bytes)
  * with CE the next-byte cross-entropy in nats summed over every scored target and n_bytes the number of
  * targets (every byte of every evaluation row, including the first byte after BOS).

@@ -72,7 +72,7 @@ function stepBatch(batches: Map<string, RawTensor>, s: number): { ids: Tensor; t
   return { ids, targets, lengths };
 }
 
-/** lr(s) = peak · min(1, (s+1)/warmup), float64, q first (README §4.1). */
+/** lr(s) = peak · min(1, (s+1)/warmup), float64, q first (the schedule the HF training golden set was made with). */
 export function goldenLr(s: number, peak: number, warmup: number): number {
   const q = (s + 1) / warmup;
   return peak * Math.min(1, q);

@@ -1,9 +1,9 @@
 /**
- * One training phase (entropy model, BLT, or baseline): the optimisation loop of spec §7.3 / paper §4.8.
+ * One training phase (entropy model, BLT, or baseline): the optimisation loop of paper §4.8.
  *
  * Per step s (0-based), inside scopeAsync so every intermediate tensor is freed (essential on WebGPU):
  *   lr    = lr(s)                                 warm-up then cosine decay (src/optim/schedule.ts)
- *   loss  = mean next-byte cross-entropy          (spec §7.1)
+ *   loss  = mean next-byte cross-entropy
  *   g     = d loss / d params                     (backward)
  *   total = sqrt(Σ g²),  coef = min(1, clip / (total + 1e-6))      global-norm clip
  *   AdamW step with gradScale = coef              (decoupled decay first; src/optim/adamw.ts)

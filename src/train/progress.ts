@@ -1,6 +1,6 @@
 /**
  * Training progress: a one-line progress bar on a terminal (step, loss, bits-per-byte, bytes/s, ETA), plain
- * log lines otherwise (pipes, CI logs, tests). Bits per byte of a training step = loss / ln 2 (spec §7.4, eq. 18,
+ * log lines otherwise (pipes, CI logs, tests). Bits per byte of a training step = loss / ln 2 (paper eq. 18,
  * with the mean loss over the batch's byte targets).
  */
 export interface StepRecord {

@@ -1,11 +1,11 @@
 /**
- * Training a BLT from raw bytes, end to end (paper §2.3, §4.2-4.3, §4.8; spec §2.8, §2.9, §7):
+ * Training a BLT from raw bytes, end to end (paper §2.3, §4.2-4.3, §4.8):
  *
  *   1. entropy model: a small byte LM (the BLT's own `model.patcher`), trained on next-byte prediction;
  *   2. threshold: the global entropy threshold θ whose average patch size on training data is closest to the
- *      target (spec §2.8, exact search in thresholdForPatchSize); the achieved bytes/patch is reported;
+ *      target (paper §4.3; exact search in thresholdForPatchSize); the achieved bytes/patch is reported;
  *   3. BLT: the entropy model is frozen and patches every batch (global rule, first patch [BOS] of length 1,
- *      spec §7.2); everything else trains with AdamW, warm-up + cosine decay and global-norm clipping.
+ *      Meta's data pipeline); everything else trains with AdamW, warm-up + cosine decay and global-norm clipping.
  *
  * Checkpoints (`out/`): config.json + model.safetensors (HF format, loadable by `blt eval/patch/generate`)
  * every N steps and at the end, and trainer_state.safetensors (AdamW moments, step, data position, θ, loss
@@ -56,7 +56,7 @@ export interface TrainOptions {
   warmup?: number;
   clip?: number;
   weightDecay?: number;
-  /** target average patch size in bytes (spec §2.8) */
+  /** target average patch size in bytes (paper §4.3) */
   targetPatchSize?: number;
   heldOutFraction?: number;
   /** checkpoint every n BLT/entropy steps (0: only at the end of each phase) */
@@ -130,7 +130,7 @@ async function entropyRows(model: Blt, batches: ByteBatch[]): Promise<Float32Arr
   return rows;
 }
 
-/** Mean next-byte cross-entropy of the entropy model on a batch (spec §7.1). */
+/** Mean next-byte cross-entropy of the entropy model on a batch. */
 function entropyModelLoss(model: Blt, batch: ByteBatch, device: Device): Tensor {
   const patcher = model.model.patcher!;
   const { B, T } = batch;
@@ -225,7 +225,7 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
     meta = null;
   }
 
-  // ---- 2. threshold for the target patch size (spec §2.8) ---------------------------------------------
+  // ---- 2. threshold for the target patch size (paper §4.3) --------------------------------------------
   if (threshold === null) {
     const sample = evalBatches(train, o.batchSize, o.seqLen, 64 * o.seqLen);
     const choice = thresholdForPatchSize(await entropyRows(model, sample), opts.targetPatchSize as number, 'N-offline');

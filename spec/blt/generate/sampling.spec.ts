@@ -1,4 +1,4 @@
-// Sampling of the next byte (src/blt/generate.ts §1; spec §2.11): greedy, temperature, top-k, top-p.
+// Sampling of the next byte (src/blt/sampling.ts): greedy, temperature, top-k, top-p.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Rng } from '../../../src/tensor/random.js';

@@ -1,4 +1,4 @@
-// Checkpoints (spec §9.3, §9.6): the config-implied shapes equal the model's state dict and HF's keys; save -> load
+// Checkpoints: the config-implied shapes equal the model's state dict and HF's keys; save -> load
 // round-trips exactly; sharded and original-key checkpoints load; bad files fail naming the key and file.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -60,7 +60,7 @@ describe('weight shapes', () => {
   });
 });
 
-describe('random init (spec §6.6)', () => {
+describe('random init', () => {
   it('is deterministic per seed, differs across seeds, and has norms at 1', () => {
     const a = initBlt(tinyConfig(), 7), b = initBlt(tinyConfig(), 7), c = initBlt(tinyConfig(), 8);
     expectSameState(a, b);

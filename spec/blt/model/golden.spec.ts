@@ -1,5 +1,5 @@
-// The whole BLT against Hugging Face's golden outputs (/work/shared/golden, README §4-6), through `checkGolden`
-// itself: entropies (atol 1e-5), entropy patch lengths and their max-length-4 split (exact), logits (max abs <= 1e-4, the README's float32
+// The whole BLT against Hugging Face's golden outputs (../shared/golden beside the repository), through `checkGolden`
+// itself: entropies (atol 1e-5), entropy patch lengths and their max-length-4 split (exact), logits (max abs <= 1e-4, the set's float32
 // tolerance; we reach ~5e-6) for the entropy, stride4 and byte variants of every case of both configs.
 import { describe, expect, it } from 'vitest';
 import '../../../src/index.js';

@@ -1,4 +1,4 @@
-// Properties of the whole BLT (spec §12.7, §12.2, §12.6) on micro random models (fixtures.ts).
+// Properties of the whole BLT on micro random models (fixtures.ts).
 //
 // Tolerances: a logit that must be "unchanged" is computed by exactly the same float32 operations on the same
 // inputs (the changed bytes are outside every key range and segment it reads), so it is compared with a tight
@@ -54,7 +54,7 @@ function bumpRow(x: Tensor, j: number, delta = 0.5): Tensor {
   return ops.add(x, ops.tensor(mask, [1, P, D]));
 }
 
-describe('causality (spec §12.7, props 56-58)', () => {
+describe('causality', () => {
   it('changing a future byte never changes earlier logits (fixed patches)', () => {
     fc.assert(fc.property(idsAndLengthsArb(2, 16), fc.nat(), fc.integer({ min: 4, max: 259 }), ({ ids, lengths }, jr, b) => {
       const j = 1 + (jr % (ids.length - 1));
@@ -115,7 +115,7 @@ describe("causality in Meta's reference mode (windows, EOS documents, ΣL = T + 
   });
 });
 
-describe('patch-level structure (spec §12.7, props 59-62)', () => {
+describe('patch-level structure', () => {
   it('rebuilding global + decoder from the encoder outputs reproduces the logits exactly', () => {
     fc.assert(fc.property(idsAndLengthsArb(1, 12), ({ ids, lengths }) => {
       const a = logitsOf(model, ids, lengths), b = decodeWith(model, ids, lengths, {});
@@ -160,7 +160,7 @@ describe('patch-level structure (spec §12.7, props 59-62)', () => {
   });
 });
 
-describe('batches (spec §12.7, prop 64)', () => {
+describe('batches', () => {
   it('rows of a batch are independent: batched logits and entropies equal each row run alone', async () => {
     await fc.assert(fc.asyncProperty(fc.integer({ min: 1, max: 12 }), fc.array(fc.integer({ min: 4, max: 259 }), { minLength: 36, maxLength: 36 }),
       async (n, pool) => {
@@ -190,7 +190,7 @@ describe('batches (spec §12.7, prop 64)', () => {
   });
 });
 
-describe('probabilities and entropies (spec §12.2, §12.7 prop 63)', () => {
+describe('probabilities and entropies', () => {
   it('softmax of every logit row sums to 1 and entropies lie in [0, ln 260]', async () => {
     await fc.assert(fc.asyncProperty(idsArb(1, 16), async (ids) => {
       const logits = (await model.forward([ids])).logits;
@@ -208,7 +208,7 @@ describe('probabilities and entropies (spec §12.2, §12.7 prop 63)', () => {
   });
 });
 
-describe('cross-attention and config switches (spec §3.4, §9.5, §12.6)', () => {
+describe('cross-attention and config switches', () => {
   const zero = (t: Tensor): void => noGrad(() => t.backend.copyInto(t.storage, ops.zerosLike(t).storage));
 
   it('double residual: with W_o = 0 a block returns its queries, and the encoder doubles them (P = 2 q_in)', () => {
@@ -259,7 +259,7 @@ describe('cross-attention and config switches (spec §3.4, §9.5, §12.6)', () =
   });
 });
 
-describe('training (spec §7.1)', () => {
+describe('training', () => {
   it('a few dozen AdamW steps on a fixed text lower the loss', () => {
     const m = new Blt(microConfig(), { seed: 5 });
     const text = 'the cat sat on the mat. the cat sat on the mat.';
@@ -280,7 +280,7 @@ describe('training (spec §7.1)', () => {
   }, 30_000);
 });
 
-describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
+describe('patching modes, metrics and masks', () => {
   it('patchLengthsFor follows the config: entropy rule, byte (N+1 ones), static strides after a BOS patch', async () => {
     const ids = [[1, 72, 101, 108, 108, 111, 36, 119]];
     const ent = await model.computeEntropies(ids);
@@ -323,7 +323,7 @@ describe('patching modes, metrics and masks (spec §2, §7.4)', () => {
   });
 });
 
-describe('generation (spec §2.11, Appendix C.5)', () => {
+describe('generation', () => {
   it('greedy generation appends argmax of the last logits of the re-patched prefix, step by step', async () => {
     const prompt = [1, 72, 105, 32];
     const r = await generate(model, { ids: prompt }, { maxNewBytes: 4, stopAtEos: false });

@@ -1,5 +1,5 @@
-// The batched forward + backward of the whole BLT against HF's training golden data (/work/shared/golden-train,
-// README §3-4, §7): step 0's mean loss over all B·T positions and the raw gradient of every trained tensor.
+// The batched forward + backward of the whole BLT against HF's training golden data (../shared/golden-train
+// beside the repository): step 0's mean loss over all B·T positions and the raw gradient of every trained tensor.
 // Tolerances are the file's suggested ones (expected.json: loss 5e-5 abs, grads 2e-5 relative to each tensor's max).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';

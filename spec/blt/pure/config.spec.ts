@@ -1,4 +1,4 @@
-// BLT config parsing / validation / writing (spec §9.2, §9.5, §9.6; golden README §3).
+// BLT config parsing / validation / writing.
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { BltConfig } from "../../../src/blt/config/types.js";
@@ -97,7 +97,7 @@ describe("round trip and presets", () => {
     expect(c.encoder.intermediateSize).toBe(Math.floor((8 * 32) / 3));
   });
 
-  it("SwiGLU width table (§6.5, §12.6.53)", () => {
+  it("SwiGLU width table", () => {
     expect([768, 1024, 1280, 2048, 4096].map((d) => swigluHidden(d))).toEqual([2048, 2816, 3584, 5632, 11008]);
   });
 });

@@ -1,4 +1,4 @@
-// Spec Appendix B: Meta's `fixtures/tokens_with_entropies.json` (81 tokens, real entropy-model outputs).
+// Meta's `fixtures/tokens_with_entropies.json` in its bytelatent repository (81 tokens, real entropy-model outputs).
 import "../../../src/index.js"; // registers the CPU backend
 import { Blt } from "../../../src/blt/blt.js";
 import type { PatchingConfig } from "../../../src/blt/config/types.js";

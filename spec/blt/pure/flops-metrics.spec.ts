@@ -1,4 +1,4 @@
-// FLOPs per byte (spec §8, §12.8.68–69) and bits-per-byte (eq. 18, §12.8.67).
+// FLOPs per byte (paper §4.5, eq. 13) and bits-per-byte (eq. 18).
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import { parseBltConfig } from "../../../src/blt/config/parse.js";
@@ -22,7 +22,7 @@ describe("FLOPs primitives (Table 11 reconstruction)", () => {
 });
 
 describe("BLT FLOPs per byte (eq. 13)", () => {
-  it("global term ∝ 1/n_p at fixed global context; local terms independent of n_p (§12.8.68)", () => {
+  it("global term ∝ 1/n_p at fixed global context; local terms independent of n_p", () => {
     fc.assert(
       fc.property(fc.double({ min: 1, max: 16, noNaN: true }), fc.double({ min: 1.1, max: 4, noNaN: true }), (np, factor) => {
         const a = bltFlopsPerByte(blt1b, { patchSize: np, globalContext: 1024 });
@@ -36,7 +36,7 @@ describe("BLT FLOPs per byte (eq. 13)", () => {
     );
   });
 
-  it("n_p = 8 vs 4.4 saves 45 % of the global FLOPs (§12.8.69)", () => {
+  it("n_p = 8 vs 4.4 saves 45 % of the global FLOPs", () => {
     const a = bltFlopsPerByte(blt1b, { patchSize: 4.4, globalContext: 2048 });
     const b = bltFlopsPerByte(blt1b, { patchSize: 8, globalContext: 2048 });
     expect(b.global / a.global).toBeCloseTo(0.55, 12);
@@ -53,7 +53,7 @@ describe("BLT FLOPs per byte (eq. 13)", () => {
 });
 
 describe("bits per byte (eq. 18)", () => {
-  it("uniform predictor over 260 classes gives log2 260 (§12.8.67)", () => {
+  it("uniform predictor over 260 classes gives log2 260", () => {
     const T = 7;
     const logits = new Float32Array(T * 260).fill(0.25);
     const targets = [5, 9, 100, 259, 2, 4, 77];

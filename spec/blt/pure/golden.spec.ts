@@ -1,4 +1,4 @@
-// Golden HF data (/work/shared/golden, README §4.1, §4.3–4.6): hash ids, entropies from the stored
+// Golden HF data (the set ../shared/golden beside the repository): hash ids, entropies from the stored
 // patcher logits, entropy / maxlen4 / stride4 / byte patch lengths, encoder and decoder patch ids, for
 // every case of both configs — all exact except entropies.
 import { readFileSync, readdirSync } from "node:fs";

@@ -1,4 +1,4 @@
-// Patch ids from lengths (spec §1.4, §12.3.18, §12.4.31–33; golden README §4.5–4.6).
+// Patch ids from lengths: the encoder's p(i) and the decoder's d(i) = p(i+1) - 1, worked examples and properties.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
@@ -7,7 +7,7 @@ import {
 import { APPB_DECODER_IDS, APPB_ENTROPIES, APPB_LENGTHS_NEXT, APPB_PATCH_IDS, APPB_THRESHOLD, modelPatchLengths } from "./fixtures.js";
 
 describe("worked examples", () => {
-  it("spec §1.4: N = 6, lengths [1,1,2,3] (Meta) and [1,1,2,2] (HF)", () => {
+  it("worked example: N = 6, lengths [1,1,2,3] (Meta) and [1,1,2,2] (HF)", () => {
     for (const L of [[1, 1, 2, 3], [1, 1, 2, 2]]) {
       expect(Array.from(patchStartsFromLengths(L))).toEqual([0, 1, 2, 4]);
       expect(Array.from(patchIdsFromLengths(L, 6))).toEqual([0, 1, 2, 2, 3, 3]);
@@ -15,7 +15,7 @@ describe("worked examples", () => {
     }
   });
 
-  it("Appendix B: encoder and decoder ids for both length conventions", () => {
+  it("Meta's example sentence: encoder and decoder ids for both length conventions", () => {
     const N = APPB_ENTROPIES.length;
     expect(APPB_PATCH_IDS.length).toBe(N);
     expect(APPB_DECODER_IDS.length).toBe(N);
@@ -47,7 +47,7 @@ describe("worked examples", () => {
 describe("properties", () => {
   const lengthsArb = fc.array(fc.integer({ min: 1, max: 6 }), { minLength: 1, maxLength: 15 }).map((rest) => [1, ...rest]);
 
-  it("p, d non-decreasing; p steps by 0/1 at starts; p - 1 ≤ d ≤ p; d(i) = p(i+1) - 1; completeness (§12.3.18, §12.4)", () => {
+  it("p, d non-decreasing; p steps by 0/1 at starts; p - 1 ≤ d ≤ p; d(i) = p(i+1) - 1; completeness", () => {
     fc.assert(
       fc.property(lengthsArb, fc.boolean(), (L, hfConvention) => {
         const total = L.reduce((a, b) => a + b, 0);

@@ -1,4 +1,4 @@
-// Patching rules (spec §2, §12.2, §12.3) on plain arrays: entropy, global / monotonic / combined /
+// Patching rules on plain arrays: entropy, global / monotonic / combined /
 // top-k / stride / byte / space rules, max patch length, length conventions, threshold selection.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
@@ -31,7 +31,7 @@ function splitLongPatches(lengths: ArrayLike<number>, m: number): number[] {
   return out;
 }
 
-describe("entropyFromLogits (eq. 1, §12.2)", () => {
+describe("entropyFromLogits (eq. 1)", () => {
   it("equal logits give exactly ln 260 (rounded to float32), one-hot gives 0", () => {
     const T = 3;
     const logits = new Float32Array(T * 260);
@@ -75,8 +75,8 @@ describe("entropyFromLogits (eq. 1, §12.2)", () => {
   });
 });
 
-describe("global threshold rule (§2.3)", () => {
-  it("reproduces Appendix B starts and lengths in all three conventions", () => {
+describe("global threshold rule", () => {
+  it("reproduces the starts and lengths of Meta's example sentence in all three conventions", () => {
     expect(globalThresholdStarts(APPB_ENTROPIES, APPB_THRESHOLD, "N+1")).toEqual(APPB_STARTS);
     expect(entropyLengths(APPB_ENTROPIES, APPB_THRESHOLD, "N+1")).toEqual(APPB_LENGTHS_NEXT);
     expect(modelPatchLengths("reference", { threshold: APPB_THRESHOLD }, APPB_ENTROPIES)).toEqual(APPB_LENGTHS_NEXT);
@@ -104,7 +104,7 @@ describe("global threshold rule (§2.3)", () => {
     expect(entropyLengths([5], 1, "N-offline")).toEqual([1]);
   });
 
-  it("forced starts, count, coverage and positivity (§12.3.13–17)", () => {
+  it("forced starts, count, coverage and positivity", () => {
     fc.assert(
       fc.property(entArb, fc.double({ min: 0, max: 5.5, noNaN: true }), (ent, th) => {
         const N = ent.length;
@@ -115,7 +115,7 @@ describe("global threshold rule (§2.3)", () => {
         expect(next.length).toBe(2 + ent.slice(1).filter((e) => e > th).length);
         const hf = entropyLengths(ent, th, "N");
         expect(sum(hf)).toBe(N);
-        // HF = [C] with the last length decreased by 1 (§12.3.27)
+        // HF = [C] with the last length decreased by 1
         expect(Array.from(hf)).toEqual([...Array.from(next).slice(0, -1), next[next.length - 1]! - 1]);
         const off = entropyLengths(ent, th, "N-offline");
         expect(sum(off)).toBe(N);
@@ -125,7 +125,7 @@ describe("global threshold rule (§2.3)", () => {
     );
   });
 
-  it("start rule, threshold monotonicity, extremes and affine shift (§12.3.14, 19, 20, 23)", () => {
+  it("start rule, threshold monotonicity, extremes and affine shift", () => {
     fc.assert(
       fc.property(entArb, fc.double({ min: 0, max: 3, noNaN: true }), fc.double({ min: 0, max: 3, noNaN: true }), (ent, a, b) => {
         const N = ent.length;
@@ -147,7 +147,7 @@ describe("global threshold rule (§2.3)", () => {
   });
 });
 
-/** f(prefix) == f(full) restricted to positions ≤ n, for every prefix n (§2.1, §12.3.22). */
+/** f(prefix) == f(full) restricted to positions ≤ n, for every prefix n. */
 function isIncremental(rule: (n: number) => number[], N: number): boolean {
   const full = rule(N);
   for (let n = 1; n <= N; n++) {
@@ -158,7 +158,7 @@ function isIncremental(rule: (n: number) => number[], N: number): boolean {
   return true;
 }
 
-describe("incrementality (§12.3.22)", () => {
+describe("incrementality", () => {
   it("holds for global, monotonic, combined, space, stride, byte and max-length splitting", () => {
     fc.assert(
       fc.property(entArb, fc.double({ min: 0, max: 3, noNaN: true }), fc.double({ min: -1, max: 1, noNaN: true }), (ent, th, add) => {
@@ -183,7 +183,7 @@ describe("incrementality (§12.3.22)", () => {
     );
   });
 
-  it("does NOT hold for top-k (counterexample, §2.6)", () => {
+  it("does NOT hold for top-k (counterexample)", () => {
     // prefix N = 6, patch size 2: k = 3 - 2 = 1 ⇒ the largest of ent[1..5] (index 1) ⇒ start 2.
     // full N = 7: k = 1 again, but the new ent[6] = 9 is larger ⇒ start 7 and start 2 disappears.
     const ent = [0, 5, 1, 1, 1, 1, 9];
@@ -199,7 +199,7 @@ describe("incrementality (§12.3.22)", () => {
   });
 });
 
-describe("monotonic and combined rules (§2.4, §2.5, §12.3.24–25)", () => {
+describe("monotonic and combined rules", () => {
   it("monotonic: 0, 1, 2 start; t ≥ 3 iff ent[t-1] - ent[t-2] > θ_r; shift-invariant", () => {
     fc.assert(
       fc.property(entArb, fc.double({ min: -1, max: 1, noNaN: true }), (ent, th) => {
@@ -238,7 +238,7 @@ describe("monotonic and combined rules (§2.4, §2.5, §12.3.24–25)", () => {
   });
 });
 
-describe("static, byte, space rules (§2.6, §12.3.29–30)", () => {
+describe("static, byte, space rules", () => {
   it("stride with a BOS patch: [1, k, k, ..., rest]; plain stride: P = ceil((N+1)/k)", () => {
     expect(Array.from(lengthsFromStarts(strideStarts(17, 4, "N-offline"), 17, "N-offline"))).toEqual([1, 4, 4, 4, 4]);
     expect(Array.from(lengthsFromStarts(strideStarts(10, 4, "N+1", "none"), 10, "N+1"))).toEqual([4, 4, 3]);
@@ -269,7 +269,7 @@ describe("static, byte, space rules (§2.6, §12.3.29–30)", () => {
   });
 });
 
-describe("max patch length (§2.7, §12.3.26; HF process_patch_lengths)", () => {
+describe("max patch length (HF process_patch_lengths)", () => {
   it("the oracle drops zero lengths, then splits into m, m, ..., rest", () => {
     expect(splitLongPatches([1, 0, 9, 4, 0], 4)).toEqual([1, 4, 4, 1, 4]);
   });
@@ -307,7 +307,7 @@ describe("lengthsFromStarts validation", () => {
   });
 });
 
-describe("threshold for a target patch size (§2.8)", () => {
+describe("threshold for a target patch size", () => {
   const docsArb = fc.array(fc.array(fc.double({ min: 0, max: 5, noNaN: true }), { minLength: 1, maxLength: 30 }), { minLength: 1, maxLength: 4 });
 
   it("reports the average it achieves, and no other threshold gets closer to the target", () => {

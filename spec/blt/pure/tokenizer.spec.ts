@@ -1,4 +1,4 @@
-// Tokenizer (spec §1.3, §12.1): byte offset 4, specials, round trip, invalid UTF-8 handling.
+// Tokenizer: byte offset 4, specials, round trip, invalid UTF-8 handling.
 import { describe, expect, it } from "vitest";
 import fc from "fast-check";
 import {
@@ -13,7 +13,7 @@ describe("tokenizer constants", () => {
 });
 
 describe("encode", () => {
-  it("maps bytes to b+4 with BOS and optional EOS (spec §12.1.1)", () => {
+  it("maps bytes to b+4 with BOS and optional EOS", () => {
     expect(Array.from(encode("Hello"))).toEqual([1, 76, 105, 112, 112, 115]);
     expect(Array.from(encode("Hi", { addEos: true }))).toEqual([1, 76, 109, 2]);
     expect(Array.from(encode("Hi", { addBos: false }))).toEqual([76, 109]);
@@ -32,7 +32,7 @@ describe("encode", () => {
     expect(Array.from(utf8Encode(s, "replace"))).toEqual(Array.from(new TextEncoder().encode(s)));
   });
 
-  it("length = utf8 bytes + BOS (+ EOS), ids in [0, 260) (§12.1.1, §12.1.3)", () => {
+  it("length = utf8 bytes + BOS (+ EOS), ids in [0, 260)", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme" }), fc.boolean(), (s, eos) => {
         const ids = encode(s, { addEos: eos });
@@ -48,7 +48,7 @@ describe("encode", () => {
 });
 
 describe("decode", () => {
-  it("round-trips valid text (§12.1.2)", () => {
+  it("round-trips valid text", () => {
     fc.assert(
       fc.property(fc.string({ unit: "grapheme" }), fc.boolean(), (s, eos) => {
         expect(decode(encode(s, { addEos: eos }))).toBe(s);

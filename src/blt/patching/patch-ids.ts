@@ -1,4 +1,4 @@
-// Patch starts and patch ids from patch lengths (spec §1.4, Appendix C.2; golden README §4.5, §4.6).
+// Patch starts and patch ids from patch lengths (paper §3.2-3.3: which patch a byte pools into and reads from).
 //
 //   starts      S_0 = 0, S_{j+1} = S_j + L_j
 //   encoder     p(i) = #{j : S_j ≤ i} - 1                 (HF `_patch_ids_from_lengths`, i = 0..N-1)

@@ -16,7 +16,7 @@ export interface PatchRule {
   thresholdAdd: number | null;
   /** static mode: the stride k */
   stride: number | null;
-  /** split patches longer than this, in every mode (paper §2.2; HF `process_patch_lengths`) */
+  /** split patches longer than this, in every mode (Meta's `max_patch_length`; HF `process_patch_lengths`) */
   maxPatchLength: number | null;
   convention: LengthConvention;
 }
@@ -93,7 +93,7 @@ export function lastCandidateOf(rule: PatchRule, N: number): number {
 /**
  * Appends to `starts` (sorted, beginning [0] or [0, 1, ...]) the starts among positions from..to: t starts iff
  * t ≤ 1, or the rule says so, or the patch begun at the last start already holds `maxPatchLength` tokens
- * (paper §2.2: a long patch is cut into pieces of m, m, ..., rest; this only adds starts at S_j + q·m, so an
+ * (as Meta's and HF's max_patch_length: a long patch is cut into pieces of m, m, ..., rest; this only adds starts at S_j + q·m, so an
  * incremental rule stays incremental). Positions are decided in order, each from what precedes it, so the
  * cached generator calls this for its new positions only.
  */

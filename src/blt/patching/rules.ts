@@ -1,4 +1,4 @@
-// Boundary rules (paper §2.2-2.4, and Meta's variants). Each incremental rule is a START TEST: does position t ≥ 2
+// Boundary rules (paper §2.1-2.3, and Meta's variants). Each incremental rule is a START TEST: does position t ≥ 2
 // start a patch? A test may read ent[0..t-1] and tokens[0..t-1] only, which is what makes the rule incremental
 // (paper §2.4: the starts of a prefix are the prefix of the starts). The *Starts functions apply a test to every
 // candidate position of a row (forced 0 and 1 included). Top-k is the one rule that is not incremental.
@@ -68,7 +68,7 @@ export function combinedStarts(ent: ArrayLike<number>, threshold: number, thresh
 
 // [doc:topk]
 /**
- * Top-k rule (paper §2.2, Meta `threshold=None`): the k = ⌊N / patchSize⌋ - 2 largest of ent[1..N-1] make
+ * Top-k rule (Meta's `threshold=None`; not in the paper): the k = ⌊N / patchSize⌋ - 2 largest of ent[1..N-1] make
  * positions (index + 1) starts, chosen over the WHOLE sequence ⇒ NOT incremental (a later, larger
  * entropy can remove an earlier start), so it is no start test and no config reaches it. Like Meta's code,
  * candidates run up to position N whatever the convention (only "N-offline" then drops a start at N). k is
@@ -93,14 +93,14 @@ function checkStride(k: number, op: string): void {
   if (!Number.isInteger(k) || k < 1) throw new Error(`${op}: stride must be a positive integer, got ${k}`);
 }
 
-/** Static patches after a one-token BOS patch (paper §2.2): starts 0, 1, 1 + k, 1 + 2k, ... */
+/** Static patches after a one-token BOS patch (paper §2.1): starts 0, 1, 1 + k, 1 + 2k, ... */
 export function strideTest(k: number): StartTest {
   checkStride(k, "strideTest");
   return (t) => (t - 1) % k === 0;
 }
 
 /**
- * Static / strided patches (paper §2.2). `firstPatch: "bos"` gives lengths [1, k, k, ..., rest] (a one-token
+ * Static / strided patches (paper §2.1). `firstPatch: "bos"` gives lengths [1, k, k, ..., rest] (a one-token
  * BOS patch, as the golden `stride{k}` variant and as the decoder shift requires); `"none"` gives the
  * plain MegaByte stride [k, k, ..., rest] (starts at multiples of k).
  */
@@ -113,7 +113,7 @@ export function strideStarts(N: number, k: number, convention: LengthConvention 
   return starts;
 }
 
-/** Byte patching (paper §2.2): every position is a start (one token per patch). */
+/** Byte patching (paper §2.1 with k = 1): every position is a start (one token per patch). */
 export const byteTest: StartTest = () => true;
 
 export function byteStarts(N: number, convention: LengthConvention = "N+1"): number[] {

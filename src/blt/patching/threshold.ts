@@ -35,7 +35,7 @@ export interface ThresholdChoice {
 
 // [doc:threshold-search]
 /**
- * Global threshold whose average patch size over `docs` is closest to `target` (§2.8; the maintainers'
+ * Global threshold whose average patch size over `docs` is closest to `target` (paper §4.3; the maintainers'
  * recipe is to iterate θ until the average matches). Exact search: the patch count only changes at
  * the candidate entropies (ent[1..last-1] per document), so sort them descending and pick the count m
  * of above-threshold candidates that gives the closest average; θ is placed halfway between the m-th
