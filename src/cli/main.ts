@@ -192,15 +192,31 @@ const BENCH: CommandSpec = {
   },
 };
 
-const COMMANDS: Record<string, CommandSpec> = {
-  train: TRAIN, eval: EVAL, patch: PATCH, generate: GENERATE, 'check-golden': CHECK_GOLDEN,
-  'check-train-golden': CHECK_TRAIN_GOLDEN, convert: CONVERT, flops: FLOPS, init: INIT, bench: BENCH, demo: DEMO_SPEC,
+/** A command: its name, options and help (CommandSpec), and the function that runs it (returns the exit code). */
+interface Command {
+  spec: CommandSpec;
+  run: (positionals: string[], opts: ParsedOptions) => Promise<number> | number;
+}
+
+/** Every command, in the order of the help. To add one, write its CommandSpec and function and add one line here. */
+const COMMANDS: Record<string, Command> = {
+  train: { spec: TRAIN, run: (_p, o) => cmdTrain(o) },
+  eval: { spec: EVAL, run: cmdEval },
+  patch: { spec: PATCH, run: cmdPatch },
+  generate: { spec: GENERATE, run: cmdGenerate },
+  'check-golden': { spec: CHECK_GOLDEN, run: cmdCheckGolden },
+  'check-train-golden': { spec: CHECK_TRAIN_GOLDEN, run: cmdCheckTrainGolden },
+  convert: { spec: CONVERT, run: cmdConvert },
+  flops: { spec: FLOPS, run: (_p, o) => cmdFlops(o) },
+  init: { spec: INIT, run: (_p, o) => cmdInit(o) },
+  bench: { spec: BENCH, run: (_p, o) => cmdBench(o) },
+  demo: { spec: DEMO_SPEC, run: (_p, o) => runDemo(o) },
 };
 
 function mainHelp(): string {
   return ['usage: blt <command> [options]   (blt <command> --help for details)', '',
     'A Byte Latent Transformer in TypeScript: patches bytes by entropy, trains and runs on CPU or WebGPU.', '',
-    ...Object.values(COMMANDS).map((c) => `  ${c.name.padEnd(20)} ${c.summary.split(/\.\s+(?=[A-Z])/)[0].replace(/\.$/, '')}`), '',
+    ...Object.values(COMMANDS).map(({ spec: c }) => `  ${c.name.padEnd(20)} ${c.summary.split(/\.\s+(?=[A-Z])/)[0].replace(/\.$/, '')}`), '',
     'With no command, `npm run main` runs `blt demo`.'].join('\n');
 }
 
@@ -404,16 +420,17 @@ export async function main(argv: string[]): Promise<number> {
     console.log(mainHelp());
     return name === undefined ? 2 : 0;
   }
-  const spec = COMMANDS[name];
-  if (!spec) {
+  const command = COMMANDS[name];
+  if (!command) {
     console.error(`blt: unknown command '${name}'\n\n${mainHelp()}`);
     return 2;
   }
+  const spec = command.spec;
   try {
     const { positionals: p, opts: o, help } = parseArgs(rest, spec);
     if (help) { console.log(usage(spec)); return 0; }
     try {
-      return await runCommand(name, p, o);
+      return await command.run(p, o);
     } finally {
       if (o.device === 'webgpu' || name === 'demo') await releaseDevice('webgpu').catch(() => {});
     }
@@ -428,22 +445,6 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function runCommand(name: string, p: string[], o: ParsedOptions): Promise<number> {
-  switch (name) {
-    case 'train': return await cmdTrain(o);
-    case 'eval': return await cmdEval(p, o);
-    case 'patch': return await cmdPatch(p, o);
-    case 'generate': return await cmdGenerate(p, o);
-    case 'check-golden': return await cmdCheckGolden(p, o);
-    case 'check-train-golden': return await cmdCheckTrainGolden(p, o);
-    case 'convert': return await cmdConvert(p, o);
-    case 'flops': return await cmdFlops(o);
-    case 'init': return await cmdInit(o);
-    case 'bench': return cmdBench(o);
-    case 'demo': return await runDemo(o);
-    default: return 2;
-  }
-}
 
 // Run when executed as the `blt` bin (not when imported by tests).
 const invoked = process.argv[1] ? fs.realpathSync(process.argv[1]) : '';
