@@ -83,8 +83,9 @@ describe.runIf(adapterExpected)('the blt process with a WebGPU adapter present',
   }, 120_000);
 
   it('survives garbage collection after a WebGPU device was opened and closed', () => {
-    const webgpu = nodePath.join(tmp, 'dist/src/backend/webgpu/index.js');
-    const script = `const { initWebGpu, destroyWebGpu } = await import(${JSON.stringify(webgpu)});
+    const entry = nodePath.join(tmp, 'dist/src/index.js'), webgpu = nodePath.join(tmp, 'dist/src/backend/webgpu/index.js');
+    const script = `await import(${JSON.stringify(entry)}); // the Node entry sets Dawn as WebGPU's way to the GPU
+      const { initWebGpu, destroyWebGpu } = await import(${JSON.stringify(webgpu)});
       for (let round = 0; round < 2; round++) {
         await initWebGpu();
         destroyWebGpu();

@@ -1,5 +1,5 @@
 /**
- * BLT checkpoints (spec §9.1, §9.3, §9.6; golden README §1, §3), written in the Hugging Face layout:
+ * BLT checkpoints, written in the Hugging Face layout (transformers' BltForCausalLM):
  *   dir/config.json                      HF BltConfig (parsed by config.ts; HF defaults fill omitted fields)
  *   dir/model.safetensors                state dict of BltForCausalLM (HF key names)
  *   or dir/model.safetensors.index.json  + model-0000x-of-0000y.safetensors (sharded above a size, as HF does)
@@ -37,7 +37,7 @@ export async function loadBltCheckpoint(dir: string, opts: LoadOptions = {}): Pr
   return loadAnyCheckpoint(nodeFiles, dir, opts);
 }
 
-/** A freshly initialised model (spec §6.6), seeded. */
+/** A freshly initialised model (Meta's init: normal with std in_dim^-1/2), seeded. */
 export function initBlt(cfg: BltConfig, seed = 0): Blt {
   return new Blt(cfg, { seed });
 }

@@ -1,6 +1,5 @@
 /**
- * Encoder input embeddings: byte embedding plus hash n-gram embeddings (paper §3.2.1, eqs. 2-4; spec §3.2.2;
- * golden README §4.1).
+ * Encoder input embeddings: byte embedding plus hash n-gram embeddings (paper §3.2.1, eqs. 2-4).
  *
  *   e_i = Emb[x_i] + Σ_{m < F·G} T_m[ hash_m(x, i) ]                              (eq. 2, code version: no /7)
  *
@@ -27,7 +26,7 @@ export class HashNgramEmbedding extends Module {
   constructor(readonly hash: HashConfig, readonly dim: number, rng: Rng) {
     super();
     const rows = hash.nbFunctions * hash.groupSizes.length * hash.vocab;
-    // spec §6.6: hash tables ~ truncated normal with std dE^-1/2; blocks (if any) split at table boundaries
+    // Meta's init: hash tables ~ truncated normal with std dE^-1/2; blocks (if any) split at table boundaries
     this.weight = BlockedTable.init(rows, dim, rng, dim ** -0.5, hash.vocab); // [F·G·V, dE]
   }
 
