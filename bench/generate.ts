@@ -16,9 +16,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { initBlt } from '../src/blt/checkpoint.js';
-import { smallConfig } from '../src/blt/config.js';
-import { loadBltConfigFile } from '../src/blt/config-file.js';
-import { generateCached } from '../src/blt/generate.js';
+import { smallConfig } from '../src/blt/config/shapes.js';
+import { loadBltConfigFile } from '../src/blt/config/file.js';
+import { generate } from '../src/blt/generate.js';
 import type { Blt } from '../src/blt/blt.js';
 import { loadCheckpoint } from '../src/train/checkpoint-io.js';
 import { BLT_SMALL_CONFIG } from './blt-train.js';
@@ -37,10 +37,10 @@ export function prefixText(n = PREFIX_BYTES): string {
   return out;
 }
 
-/** Seconds of one generateCached call with `newBytes` new bytes after the prefix. */
+/** Seconds of one generate call with `newBytes` new bytes after the prefix. */
 async function timeGenerate(model: Blt, newBytes: number): Promise<number> {
   const t0 = performance.now();
-  const r = await generateCached(model, prefixText(), { maxNewBytes: newBytes, stopAtEos: false });
+  const r = await generate(model, prefixText(), { maxNewBytes: newBytes, stopAtEos: false });
   const ms = performance.now() - t0;
   if (r.ids.length !== newBytes) throw new Error(`bench generate: got ${r.ids.length} bytes, wanted ${newBytes}`);
   return ms;
