@@ -1,6 +1,6 @@
 // bench/webgpu.ts — WebGPU kernel benchmarks: matmul (naive vs tiled vs vec4) and fused attention forward/backward.
 //
-// Protocol (anchors §5.6): `warmup` first compiles every pipeline on tiny shapes; then R runs are encoded back to
+// Protocol (the usual way to time GPU kernels without readback): `warmup` first compiles every pipeline on tiny shapes; then R runs are encoded back to
 // back and we wait once for the queue (`onSubmittedWorkDone`), so the time is kernel time without readback.
 // GFLOP/s = FLOPs / seconds with FLOPs = 2 M N K for matmul; attention uses bench/cpu.ts's convention (4 D per
 // allowed (query, key) pair and head forward, 2.5x that backward; denseGflops counts the full T x T).

@@ -1,6 +1,6 @@
-// Tests for src/io/blt-keys.ts: original facebookresearch/blt <-> HF key renaming (blt-reference.md §9.3),
-// checked against the spec's examples, against an independent re-statement of the HF converter's substring rules,
-// and by round trips over every key/tensor of the golden HF checkpoints (blt1b_like and proj_gqa).
+// Tests for src/io/blt-keys.ts: original facebookresearch/blt <-> HF key renaming (the rules of
+// transformers' convert_blt_weights_to_hf.py), checked against worked examples, against an independent
+// re-statement of the HF converter's substring rules, and by round trips over every key/tensor of the golden HF checkpoints (blt1b_like and proj_gqa).
 
 import fs from "node:fs";
 import fc from "fast-check";

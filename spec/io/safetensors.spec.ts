@@ -280,7 +280,7 @@ describe("golden files", () => {
     const ids = file.tensors.get("input_ids")!;
     expect([ids.dtype, ids.storedDtype]).toEqual(["I32", "I32"]);
     expect(Array.from(ids.data)).toEqual(caseJson.input_ids);
-    // ids = [BOS=1] + [byte + 4] (golden README §2)
+    // ids = [BOS=1] + [byte + 4] (src/blt/tokenizer.ts)
     expect(Array.from(ids.data)).toEqual([1, ...Array.from(new TextEncoder().encode(caseJson.text), (b) => b + 4)]);
     expect(file.tensors.get("hash.ids")!.shape).toEqual([6, 17]);
     const logits = file.tensors.get("byte.logits")!;

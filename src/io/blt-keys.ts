@@ -1,7 +1,7 @@
 // BLT checkpoint key names: original facebookresearch/blt <-> Hugging Face `BltForCausalLM`
-// (blt-reference.md §9.3; the converter is transformers' convert_blt_weights_to_hf.py).
+// (the renaming rules of transformers' converter, convert_blt_weights_to_hf.py, restated below).
 //
-// HF conversion rules (§9.3): leaf renames `.attention.`->`.self_attn.`, `.feed_forward.`->`.mlp.`,
+// HF conversion rules: leaf renames `.attention.`->`.self_attn.`, `.feed_forward.`->`.mlp.`,
 // `.attention_norm.`->`.input_layernorm.`, `.ffn_norm.`->`.post_attention_layernorm.`,
 // `.tok_embeddings.`->`.embed_tokens.`, `.cross_attn_norm_q.`->`.q_norm.`, `.cross_attn_norm_kv.`->`.k_norm.`,
 // `w1/w2/w3`->`gate_proj/down_proj/up_proj`, `wq/wk/wv/wo`->`q_proj/k_proj/v_proj/o_proj`, `.output.`->`.lm_head.`;

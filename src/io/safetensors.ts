@@ -1,7 +1,7 @@
 // safetensors reader (no dependencies), on bytes in memory; the writer is ./safetensors-writer.ts. Reading a file
 // on disk tensor by tensor is ./safetensors-file.ts, and reading any byte range of a file lazily ./safetensors-source.ts.
 //
-// Format (https://github.com/huggingface/safetensors, spec §9.6 item 8 of blt-reference.md):
+// Format (https://github.com/huggingface/safetensors, the format's own README):
 //   [8 bytes]  N = header length, unsigned 64-bit little-endian
 //   [N bytes]  UTF-8 JSON object {name: {dtype, shape, data_offsets: [begin, end]}, "__metadata__"?: {str: str}}
 //   [rest]     data section; offsets are relative to its start, raw little-endian values.
