@@ -131,6 +131,18 @@ describe('blt convert', () => {
     await expect(convertCheckpoint(sharedPath('golden', 'blt1b_like'), out('never'), { to: 'meta' }))
       .rejects.toThrow(/cannot write this model in Meta's format: blt_ts_behaviour\.localWindow is null/);
     expect(fs.existsSync(out('never'))).toBe(false);
+    // Meta's code runs its entropy model on 8192-byte chunks whatever the files say: any other chunk is refused
+    const chunked = out('hf-chunk');
+    fs.mkdirSync(chunked);
+    const hf = sharedPath('golden', 'blt1b_like');
+    const cfg = JSON.parse(fs.readFileSync(nodePath.join(hf, 'config.json'), 'utf8'));
+    cfg.blt_ts_behaviour = { localWindow: 64, patcherWindow: 512, patcherChunk: 1024, documentMask: true, repoolEachCrossLayer: false,
+      patchLengthsSumTo: 'N+1', emptyPatchAttention: 'none', metaPatchRules: true };
+    fs.writeFileSync(nodePath.join(chunked, 'config.json'), JSON.stringify(cfg));
+    fs.copyFileSync(nodePath.join(hf, 'model.safetensors'), nodePath.join(chunked, 'model.safetensors'));
+    await expect(convertCheckpoint(chunked, out('never'), { to: 'meta' }))
+      .rejects.toThrow(/cannot write this model in Meta's format: blt_ts_behaviour\.patcherChunk is 1024/);
+    expect(fs.existsSync(out('never'))).toBe(false);
     // --force replaces it
     await convertCheckpoint(HUB, dst, { to: 'hf', force: true });
     expect(fs.readdirSync(dst).sort()).toEqual(['config.json', 'model.safetensors']);

@@ -348,6 +348,9 @@ function metaWriteProblem(cfg: BltConfig): string | null {
   if (b.repoolEachCrossLayer && E.crossAttnAllLayers) return 'blt_ts_behaviour.repoolEachCrossLayer is true: Meta pools once';
   if (b.emptyPatchAttention !== 'none') return 'blt_ts_behaviour.emptyPatchAttention is "uniform-all": Meta gives empty cross-attention rows 0';
   if (b.patchLengthsSumTo !== 'N+1') return 'blt_ts_behaviour.patchLengthsSumTo is "N": Meta patches include the next token';
+  if (cfg.patching.patchInForward && b.patcherChunk !== META_ENTROPY_CHUNK) {
+    return `blt_ts_behaviour.patcherChunk is ${JSON.stringify(b.patcherChunk)}: Meta's calculate_entropies always runs the entropy model on ${META_ENTROPY_CHUNK}-byte chunks`;
+  }
   if (!b.metaPatchRules && (cfg.patching.thresholdAdd !== null || cfg.patching.monotonicity)) {
     return 'blt_ts_behaviour.metaPatchRules is false but the config sets patching_threshold_add or monotonicity, which Meta applies';
   }
