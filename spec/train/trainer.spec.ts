@@ -80,6 +80,11 @@ describe('trainBlt', () => {
   it('refuses to resume with different options, or without a state file', async () => {
     await expect(trainBlt(opts('resumed', { resume: true, batchSize: 3 }))).rejects.toThrow(/option 'batchSize' is 3 but the run .* used 2/);
     await expect(trainBlt(opts('never-run', { resume: true }))).rejects.toThrow(/nothing to resume/);
+    // another model: refused naming the file and the tensor, before any step
+    const wider = microConfig();
+    wider.global.intermediateSize = 96;
+    await expect(trainBlt(opts('resumed', { resume: true, config: wider })))
+      .rejects.toThrow(/resumed\/model\.safetensors does not fit the model config: .*key 'model\.global_transformer\.layers\.0\.mlp\.gate_proj\.weight'.*shape \[64,32\] but the config implies \[96,32\]/s);
   });
 
   it('a NaN loss stops training naming the step and a parameter; the last checkpoint stays intact', async () => {

@@ -14,7 +14,6 @@
  */
 import fs from 'node:fs';
 import nodePath from 'node:path';
-import './device.js';
 import { Blt } from '../blt/blt.js';
 import { loadBltConfigFile } from '../blt/config/file.js';
 import { type RawTensor } from '../io/safetensors.js';

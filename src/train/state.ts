@@ -9,7 +9,8 @@
  */
 import fs from 'node:fs';
 import { createHash } from 'node:crypto';
-import { openSafetensorsFile, readSafetensorsFile } from '../io/safetensors-file.js';
+import { openSafetensorsFile } from '../io/safetensors-file.js';
+import { numelOf } from '../io/tensor-source.js';
 import { writeSafetensorsFile, type TensorToWrite } from '../io/safetensors-writer.js';
 import { getBackend } from '../backend/backend.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -34,9 +35,17 @@ export interface TrainerMeta {
   weightsSha256: string;
 }
 
-/** sha256 of a file's bytes, hex. */
+/** sha256 of a file's bytes, hex (read 16 MB at a time: the file may be larger than memory allows twice). */
 export function fileSha256(path: string): string {
-  return createHash('sha256').update(fs.readFileSync(path)).digest('hex');
+  const hash = createHash('sha256');
+  const buf = Buffer.alloc(16 << 20);
+  const fd = fs.openSync(path, 'r');
+  try {
+    for (let n; (n = fs.readSync(fd, buf, 0, buf.length, null)) > 0;) hash.update(buf.subarray(0, n));
+  } finally {
+    fs.closeSync(fd);
+  }
+  return hash.digest('hex');
 }
 
 /** A float32 tensor as a tensor to write (read from its device when its turn comes). */
@@ -59,21 +68,32 @@ export function readTrainerMeta(path: string): TrainerMeta {
   return meta;
 }
 
-/** Restores AdamW's moments and step count from the file for these parameters (names and shapes must match). */
+/**
+ * Restores AdamW's moments and step count from the file for these parameters (names and shapes must match).
+ * Every name and shape is checked before anything is written; then one moment at a time is read into place.
+ */
 export function loadOptimizerState(path: string, params: [string, Tensor][], opt: AdamW, optimizerSteps: number): void {
-  const f = readSafetensorsFile(path);
-  params.forEach(([name, p], i) => {
-    for (const [key, dst] of [[`m.${name}`, opt.m[i]], [`v.${name}`, opt.v[i]]] as const) {
+  const f = openSafetensorsFile(path);
+  try {
+    const moments = params.flatMap(([name, p], i) => ([[`m.${name}`, opt.m[i]], [`v.${name}`, opt.v[i]]] as const).map(([key, dst]) => {
       const t = f.tensors.get(key);
       if (!t) throw new Error(`trainer state ${path}: missing '${key}' (was the run started with another model?)`);
       if (t.shape.length !== p.shape.length || t.shape.some((d, j) => d !== p.shape[j])) {
         throw new Error(`trainer state ${path}: '${key}' has shape ${shapeToString(t.shape)}, parameter has ${shapeToString(p.shape)}`);
       }
+      if (t.dtype !== 'F32') throw new Error(`trainer state ${path}: '${key}' is ${t.dtype}, expected F32`);
+      return { t, dst };
+    }));
+    for (const { t, dst } of moments) {
+      const values = new Float32Array(numelOf(t.shape));
+      new Uint8Array(values.buffer).set(t.read(0, values.byteLength));
       const be = getBackend(dst.device);
-      const up = be.upload(t.data instanceof Float32Array ? t.data : Float32Array.from(t.data));
+      const up = be.upload(values);
       be.copyInto(dst.storage, up);
       be.dispose(up);
     }
-  });
+  } finally {
+    f.close();
+  }
   opt.stepCount = optimizerSteps;
 }

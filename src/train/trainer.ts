@@ -13,7 +13,6 @@
  * Ctrl-C in the CLI) ends the run after the current step with a checkpoint.
  */
 import fs from 'node:fs';
-import './device.js'; // registers the CPU backend
 import nodePath from 'node:path';
 import { Blt } from '../blt/blt.js';
 import type { BltConfig } from '../blt/config/types.js';
@@ -23,7 +22,8 @@ import type { Device } from '../tensor/dtype.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
 import { AdamW } from '../optim/adamw.js';
-import { readSafetensorsFile } from '../io/safetensors-file.js';
+import { openSafetensorsFile } from '../io/safetensors-file.js';
+import { bltFromCheckpoint } from '../blt/load-sources.js';
 import { chunkAttention, entropyContext } from '../blt/entropy-context.js';
 import {
   BatchStream, evalBatches, loadCorpus, splitHeldOut, type ByteBatch, type Corpus,
@@ -152,10 +152,11 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
 
   // ---- model, or the checkpoint to resume from ----------------------------------------------------------
   const config: BltConfig = structuredClone(o.config);
-  const model = new Blt(config, { seed: opts.seed as number });
-  if (!model.model.patcher) throw new Error('train: the config has no entropy model (patch_in_forward must be true)');
+  if (!config.patching.patchInForward) throw new Error('train: the config has no entropy model (patch_in_forward must be true)');
   let meta: TrainerMeta | null = null;
-  if (o.resume) {
+  let model: Blt;
+  if (!o.resume) model = new Blt(config, { seed: opts.seed as number });
+  else {
     if (!fs.existsSync(statePath)) throw new Error(`train --resume: ${statePath} does not exist (nothing to resume)`);
     meta = readTrainerMeta(statePath);
     for (const [k, v] of Object.entries(opts)) {
@@ -168,11 +169,15 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
     if (fileSha256(weightsPath) !== meta.weightsSha256) {
       throw new Error(`train --resume: ${weightsPath} is not the file saved with ${statePath} (an interrupted save, or weights replaced by hand)`);
     }
-    const weights = readSafetensorsFile(weightsPath);
+    // the weights go straight from the file into the model's storage, one tensor at a time (no second copy)
+    const weights = openSafetensorsFile(weightsPath);
     try {
-      model.loadStateDict(weights.tensors);
+      model = bltFromCheckpoint({ packaging: 'hf', dir: o.out, config, tensors: weights.tensors, files: [weightsPath], entropyDir: null,
+        patchingSource: nodePath.join(o.out, 'config.json'), close: weights.close }, { dtype: 'float32', hashTables: 'memory' });
     } catch (e) {
       throw new Error(`train --resume: ${o.out}/model.safetensors does not fit the model config: ${(e as Error).message}`);
+    } finally {
+      weights.close();
     }
     if (meta.threshold !== null) config.patching.threshold = meta.threshold;
     log(`resuming ${o.out}: phase ${meta.phase}, step ${meta.step}`);
@@ -199,7 +204,7 @@ export async function trainBlt(o: TrainOptions): Promise<TrainResult> {
   });
 
   // ---- 1. entropy model ---------------------------------------------------------------------------------
-  const patcher = model.model.patcher;
+  const patcher = model.model.patcher!; // patch_in_forward is checked above
   if (meta === null || meta.phase === 'entropy') {
     patcher.requiresGrad(true);
     const params = patcher.namedParameters('model.patcher.');
