@@ -111,7 +111,11 @@ export class Tensor {
     return this.backend.download(this.storage);
   }
 
-  /** The values as a flat typed array (CPU tensors only; GPU tensors need `await t.data()`). */
+  /**
+   * The values as a flat typed array (CPU tensors only; GPU tensors need `await t.data()`). This is the storage
+   * itself, not a copy: read it, never write it. Values change through loadStateDict or Backend.copyInto, which
+   * also drop what the CPU matmul keeps packed from the old values (src/backend/cpu/kernels/wasm/packed-b-cache.ts).
+   */
   dataSync(): TypedArray {
     const st = this.storage as Storage & { data?: TypedArray };
     if (this.device !== 'cpu' || !st.data) {
@@ -123,7 +127,7 @@ export class Tensor {
     return st.data;
   }
 
-  /** The 16-bit words of a bfloat16/float16 CPU tensor (its storage itself, not a copy). */
+  /** The 16-bit words of a bfloat16/float16 CPU tensor (its storage itself, not a copy: read it, never write it). */
   halfBits(): Uint16Array {
     const st = this.storage as Storage & { data?: unknown };
     if (this.device !== 'cpu' || !isHalf(this.dtype) || !(st.data instanceof Uint16Array)) {
