@@ -42,7 +42,12 @@ describe('blt: bad input', () => {
     const r = await run();
     expect(r.code).toBe(2);
     expect(r.out).toMatch(/usage: blt <command>/);
-    for (const c of ['train', 'eval', 'patch', 'generate', 'check-golden', 'check-train-golden', 'flops', 'bench', 'demo']) expect(r.out).toContain(c);
+    for (const c of ['train', 'eval', 'patch', 'generate', 'check-golden', 'check-train-golden', 'convert', 'flops', 'init', 'bench', 'demo']) {
+      const line = r.out.split('\n').find((l) => l.startsWith(`  ${c} `));
+      expect(line, c).toBeDefined();
+      // each command's line is its summary's whole first sentence (it was once cut at "e.g.")
+      expect(line!.split('(').length, line).toBe(line!.split(')').length);
+    }
     expect((await run('--help')).code).toBe(0);
     expect((await run('train', '--help')).out).toMatch(/--entropy-steps/);
   });

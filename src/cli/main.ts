@@ -216,8 +216,13 @@ const COMMANDS: Record<string, Command> = {
 function mainHelp(): string {
   return ['usage: blt <command> [options]   (blt <command> --help for details)', '',
     'A Byte Latent Transformer in TypeScript: patches bytes by entropy, trains and runs on CPU or WebGPU.', '',
-    ...Object.values(COMMANDS).map(({ spec: c }) => `  ${c.name.padEnd(20)} ${c.summary.split(/\.\s+(?=[A-Z])/)[0].replace(/\.$/, '')}`), '',
-    'With no command, `npm run main` runs `blt demo`.'].join('\n');
+    ...Object.values(COMMANDS).map(({ spec: c }) => `  ${c.name.padEnd(20)} ${firstSentence(c.summary)}`), '',
+    '`npm run main` runs `blt demo`.'].join('\n');
+}
+
+/** The first sentence of a summary, without its full stop ("e.g." and "i.e." end no sentence). */
+function firstSentence(summary: string): string {
+  return summary.split(/(?<!\b(?:e\.g|i\.e))\.\s+(?=[A-Z])/)[0].replace(/\.$/, '');
 }
 
 /** --data: the default 'data/corpus' falls back to the corpus shipped with the package when the cwd has none. */
