@@ -52,7 +52,8 @@ export class DiskTable {
   lookup(ids: Int32Array, shape: readonly number[]): Tensor {
     if (isGradEnabled()) {
       throw new Error(`table '${this.key}' is read from disk on demand (${this.source.file}) and cannot receive gradients: ` +
-        `run inference under noGrad(), or load the checkpoint with hashTables: 'memory' to train`);
+        `run inference inside noGrad() (a synchronous call: noGrad() does not reach past an await, so for Blt.forward use ` +
+        `noGrad(() => model.forwardWithPatches(ids, await model.patchLengthsFor(ids)))), or load the checkpoint with hashTables: 'memory' to train`);
     }
     const distinct = [...new Set(ids)].sort((a, b) => a - b);
     for (const r of [distinct[0], distinct[distinct.length - 1]]) {

@@ -72,6 +72,7 @@ export function checkHalfWeight(op: string, w: Tensor): void {
   if (w.rank !== 2) throw new Error(`${op}: a ${w.dtype} (16-bit) operand must be a weight matrix, got shape ${shapeToString(w.shape)}`);
   if (w.requiresGrad && isGradEnabled()) {
     throw new Error(`${op}: weight ${w.name ? `'${w.name}' ` : ''}${shapeToString(w.shape)} is ${w.dtype} (16-bit storage) and requires grad: ` +
-      `16-bit weights cannot be trained; run inference under noGrad() or with requiresGrad(false), or load the checkpoint as float32 to train`);
+      `16-bit weights cannot be trained; for inference call model.requiresGrad(false), or run a synchronous call such as ` +
+      `forwardWithPatches inside noGrad() (it does not reach past an await), or load the checkpoint as float32 to train`);
   }
 }
