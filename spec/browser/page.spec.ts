@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import type { Browser, BrowserContext, Locator, Page } from 'playwright-core';
 import '../../src/index.js';
 import { loadBltCheckpoint } from '../../src/blt/checkpoint.js';
@@ -232,6 +232,7 @@ describe.skipIf(!haveChromium && !process.env.CI)('the demo page in chromium', (
     await page.locator('#use-demo').click();
     await expect.poll(() => textOf(page.locator('#model-info')), WAIT).toContain('demo model');
     const bad = fs.mkdtempSync(path.join(os.tmpdir(), 'blt-bad-'));
+    onTestFinished(() => fs.rmSync(bad, { recursive: true, force: true })); // also when a check below fails
     const badDir = path.join(bad, 'broken-checkpoint');
     fs.mkdirSync(badDir);
     fs.writeFileSync(path.join(badDir, 'config.json'), fs.readFileSync(path.join(MODEL, 'config.json')));
@@ -240,7 +241,6 @@ describe.skipIf(!haveChromium && !process.env.CI)('the demo page in chromium', (
     await expect.poll(() => page.locator('#page-error').isVisible(), WAIT).toBe(true);
     await expect.poll(() => textOf(page.locator('#page-error')), WAIT).toMatch(/could not be used as a checkpoint: .*model\.safetensors/);
     await shot(page, 'bad-checkpoint');
-    fs.rmSync(bad, { recursive: true, force: true });
     expect(problems).toEqual([]);
   });
 });

@@ -1,5 +1,5 @@
 // Lazy tensor sources: row slices and stacks read exactly the bytes of the rows they stand for.
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import fc from 'fast-check';
 import { concatRows, sliceRows, type TensorSource } from '../../src/io/tensor-source.js';
 
@@ -54,7 +54,9 @@ describe('safetensors opened lazily', () => {
     const a = Float32Array.from({ length: 12 }, (_, i) => i * 0.5);
     const b = Int32Array.from([7, -3, 11]);
     const bytes = writeSafetensors({ a: { dtype: 'F32', shape: [3, 4], data: a }, b: { dtype: 'I32', shape: [3], data: b } });
-    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'blt-src-')), 'x.safetensors');
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blt-src-'));
+    onTestFinished(() => fs.rmSync(dir, { recursive: true, force: true }));
+    const file = path.join(dir, 'x.safetensors');
     fs.writeFileSync(file, bytes);
     const inMemory = memoryFiles({ 'ckpt/x.safetensors': bytes, 'ckpt/cut.safetensors': bytes.subarray(0, bytes.length - 4) });
     for (const [files, where] of [[nodeFiles, file], [inMemory, 'ckpt/x.safetensors']] as const) {
