@@ -179,7 +179,7 @@ function argsOf(config: unknown, source: string): MetaFields {
   return new MetaFields(config as Json, source, '').sub('args');
 }
 
-/** Meta's patcher settings (`data.patcher_args` of a training run's params.json). */
+/** Meta's patching rule (`data.patcher_args` of a training run's params.json; Meta's name for it). */
 export interface MetaPatcherArgs {
   patching_mode: string;
   threshold: number;
@@ -203,7 +203,7 @@ export function metaPatcherArgs(params: unknown, source: string): MetaPatcherArg
 }
 
 /** Patching from the BLT args' own patching_* fields (used when no patcher_args file is found). */
-function patcherFromArgs(f: MetaFields): MetaPatcherArgs {
+function patchingFromArgs(f: MetaFields): MetaPatcherArgs {
   return {
     patching_mode: f.optStr('patching_mode') ?? '', threshold: f.num('patching_threshold'), threshold_add: f.optNum('patching_threshold_add'),
     monotonicity: f.bool('monotonicity'), max_patch_length: f.optInt('max_patch_length'), patch_size: f.optNum('patch_size'),
@@ -217,7 +217,7 @@ export interface MetaConfigInput {
   source: string;
   argsPath: string;
   /** patching rule and the file it came from; null: the args' own patching_* fields */
-  patcher: { args: MetaPatcherArgs; source: string } | null;
+  patching: { args: MetaPatcherArgs; source: string } | null;
   /** the entropy model, or null when the checkpoint has none */
   entropy: MetaEntropyModel | null;
 }
@@ -290,9 +290,9 @@ export function bltConfigFromMeta(input: MetaConfigInput): BltConfig {
   const maxLocal = f.int('max_encoder_seq_length'), maxGlobal = f.int('max_seqlen');
   const ffn = (d: number): number => ffnWidth(d, multipleOf, mult);
 
-  const p = input.patcher?.args ?? patcherFromArgs(f);
-  const pSource = input.patcher?.source ?? source;
-  const pPath = input.patcher ? 'data.patcher_args.' : input.argsPath;
+  const p = input.patching?.args ?? patchingFromArgs(f);
+  const pSource = input.patching?.source ?? source;
+  const pPath = input.patching ? 'data.patcher_args.' : input.argsPath;
   const failP = (field: string, msg: string): never => { throw new Error(`Meta config ${pSource}: field "${pPath}${field}" ${msg}`); };
   if (p.patching_mode === '') failP('patching_mode', 'is "": Meta then pads with BOE bytes (static patching with nb_boe), which is not implemented');
   if (!PATCHING_MODES.includes(p.patching_mode as PatchingMode)) failP('patching_mode', `is "${p.patching_mode}", expected one of ${PATCHING_MODES.join(', ')}`);

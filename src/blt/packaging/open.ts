@@ -134,16 +134,16 @@ function openMeta(files: CheckpointFiles, dir: string, packaging: 'meta-hub' | '
   // the patching rule: from the file Meta's script for this layout reads (see the top of this file), else the next one
   const candidates: { source: string; json: unknown }[] = [];
   if (!hub) candidates.push({ source: configPath, json });
-  if (entropy?.patcher) candidates.push({ source: entropy.patcher.source, json: readJson(files, entropy.patcher.source) });
+  if (entropy?.patching) candidates.push({ source: entropy.patching.source, json: readJson(files, entropy.patching.source) });
   const trainArgs = joinPath(dir, 'train_args.json');
   if (hub && files.exists(trainArgs)) candidates.push({ source: trainArgs, json: readJson(files, trainArgs) });
-  let patcher: MetaConfigInput['patcher'] = null;
+  let patching: MetaConfigInput['patching'] = null;
   for (const c of candidates) {
     const p = metaPatcherArgs(c.json, c.source);
-    if (p !== null) { patcher = { args: p, source: c.source }; break; }
+    if (p !== null) { patching = { args: p, source: c.source }; break; }
   }
   const config = bltConfigFromMeta({
-    args: hub ? json?.['args'] : json?.['model'], source: configPath, argsPath: hub ? 'args.' : 'model.', patcher,
+    args: hub ? json?.['args'] : json?.['model'], source: configPath, argsPath: hub ? 'args.' : 'model.', patching,
     entropy: entropy?.model ?? null,
   });
   const weightsPath = joinPath(dir, hub ? HF_SINGLE : 'consolidated.pth');
@@ -156,7 +156,7 @@ function openMeta(files: CheckpointFiles, dir: string, packaging: 'meta-hub' | '
     const tensors = hfNamedSources(blt.tensors, config, entropy?.tensors);
     return {
       packaging, dir, config, tensors, files: [configPath, weightsPath, ...(entropy?.files ?? [])], entropyDir: entropy?.dir ?? null,
-      patchingSource: patcher?.source ?? configPath, close,
+      patchingSource: patching?.source ?? configPath, close,
     };
   } catch (e) {
     close();

@@ -52,7 +52,7 @@ export interface MetaEntropyFolder {
   /** Meta key names (tok_embeddings.weight, layers.{i}.…, norm.weight, output.weight) */
   tensors: Map<string, TensorSource>;
   /** data.patcher_args of its params.json (the params.json form only) */
-  patcher: { args: MetaPatcherArgs; source: string } | null;
+  patching: { args: MetaPatcherArgs; source: string } | null;
   files: string[];
   close(): void;
 }
@@ -69,13 +69,13 @@ export function entropyFolderForm(files: CheckpointFiles, dir: string): MetaEntr
 export function openMetaEntropyFolder(fs: CheckpointFiles, dir: string): MetaEntropyFolder {
   const form = entropyFolderForm(fs, dir);
   let model: MetaEntropyModel, opened: { tensors: Map<string, TensorSource>; close(): void };
-  let patcher: MetaEntropyFolder['patcher'] = null, files: string[];
+  let patching: MetaEntropyFolder['patching'] = null, files: string[];
   if (form === 'params.json + consolidated.pth') {
     const paramsPath = joinPath(dir, 'params.json'), pth = joinPath(dir, 'consolidated.pth');
     const params = readJson(fs, paramsPath);
     model = metaEntropyFromParams(params, paramsPath);
     const p = metaPatcherArgs(params, paramsPath);
-    patcher = p === null ? null : { args: p, source: paramsPath };
+    patching = p === null ? null : { args: p, source: paramsPath };
     opened = openPth(fs, pth);
     files = [paramsPath, pth];
   } else if (form === 'config.json + model.safetensors') {
@@ -94,5 +94,5 @@ export function openMetaEntropyFolder(fs: CheckpointFiles, dir: string): MetaEnt
       throw new Error(`entropy model ${dir}: key '${key}' in ${t.file} is not an entropy-model key (tok_embeddings, layers.{i}.…, norm, output)`);
     }
   }
-  return { dir, form: form!, model, tensors: opened.tensors, patcher, files, close: opened.close };
+  return { dir, form: form!, model, tensors: opened.tensors, patching, files, close: opened.close };
 }
