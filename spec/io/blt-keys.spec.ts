@@ -21,7 +21,7 @@ import { sharedPath } from '../../src/io/shared-dir.js';
 const GOLDEN = sharedPath('golden');
 
 /**
- * The converter as §9.3 describes it (convert_blt_weights_to_hf.py): `patcher.` prefix for entropy keys, ordered
+ * The converter as transformers' convert_blt_weights_to_hf.py does it: `patcher.` prefix for entropy keys, ordered
  * substring replacements, `local_decoder.lm_head.weight` -> `lm_head.weight`, `model.` prefix for the rest.
  * Used as an oracle for the structured implementation (hash tables excluded: they are fused, not renamed).
  */
@@ -91,7 +91,7 @@ const entropyKeyArb = fc.oneof(
 // ---------------------------------------------------------------------------------------------------------
 
 describe("renameOriginalKeyToHf", () => {
-  it("maps the §9.3 table examples", () => {
+  it("maps examples of every kind of key (each module of the encoder, global model, decoder and entropy model)", () => {
     const examples: [string, string][] = [
       ["local_encoder.tok_embeddings.weight", "model.local_encoder.embed_tokens.weight"],
       ["encoder_hash_tok_embedding.0.weight", HF_HASH_KEY],

@@ -3,7 +3,7 @@
  * local decoder (bytes attend to one patch, paper §3.3 eqs. 9-12).
  *
  *   Q = W_q RMSNorm_q(X),  K = W_k RMSNorm_kv(C),  V = W_v RMSNorm_kv(C)       (pre-norm, no RoPE, no bias)
- *   A = W_o softmax(Q K^T / sqrt(d_h) + M) V                                     (per head, GQA like §6.3)
+ *   A = W_o softmax(Q K^T / sqrt(d_h) + M) V                                     (per head, grouped-query heads: src/nn/attention.ts)
  *   returns X + A
  *
  * The caller adds X once more, so a layer computes 2X + A: the "double residual" of Meta's code and HF

@@ -102,7 +102,7 @@ function mapPartRest(part: Part, rest: string, from: 0 | 1): string | null {
 }
 
 function unknownKey(kind: string, key: string): never {
-  throw new Error(`blt-keys: unknown ${kind} checkpoint key '${key}' (not a module of the BLT / entropy model, §9.3)`);
+  throw new Error(`blt-keys: unknown ${kind} checkpoint key '${key}' (not a module of the BLT / entropy model)`);
 }
 
 /**
@@ -137,7 +137,7 @@ function parseHfKey(key: string): { part: Part; rest: string } | null {
   return { part: first as Part, rest: body.slice(dot + 1) };
 }
 
-/** True for every key that HF `BltForCausalLM` has in its state dict (§9.3 / golden meta.json weight_keys). */
+/** True for every key that HF `BltForCausalLM` has in its state dict (what transformers' convert_blt_weights_to_hf.py writes; a golden set's meta.json lists them as weight_keys). */
 export function isHfKey(key: string): boolean {
   if (key === HF_HASH_KEY || key === HF_LM_HEAD_KEY) return true;
   const parsed = parseHfKey(key);
