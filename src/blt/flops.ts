@@ -1,9 +1,9 @@
 // Forward FLOPs per byte of a BLT (paper §4.5, App. B eq. 13 and Table 11).
 //
 // Chinchilla-style counting: feed-forward, QKVO projections, attention, output projection; embedding
-// lookups (byte and hash) are 0 FLOPs; training ≈ 3 × forward. The primitive formulas are the spec's
-// reconstruction of the paper's Table 11 (marked [M] there — the constants are unverified; the robust
-// properties are that the global term scales as 1/n_p and local terms do not depend on n_p):
+// lookups (byte and hash) are 0 FLOPs; training ≈ 3 × forward. The primitive formulas below are our reading of
+// the paper's Table 11, whose constants we could not check against a released FLOPs script; what does not depend
+// on them is that the global term scales as 1/n_p and the local terms do not depend on n_p:
 //   Attention(l, h_k, n_h, m)        = 4·l·h_k·n_h·(m+1)/2          (causal average context)
 //   QKVO(l, h, r)                    = (2r+2)·2·l·h²                 (8·l·h² for self-attention, r = 1)
 //   FeedForward(l, h, d_ff)          = 2·l·2·h·d_ff·h                (d_ff = 4: SwiGLU-2/3 costs as a 4h MLP)
