@@ -8,7 +8,7 @@
 //   dq_t  = scale * sum_j dS_tj k_j
 // Empty ranges give dq = 0.
 
-import { attentionTileRows, wgslQueryRanges, wgslRow4 } from './attention-forward.wgsl.js';
+import { attentionTileRows, wgslQueryRanges, wgslRow4, wgslStageKeyTile } from './attention-forward.wgsl.js';
 
 export function attentionDqWgsl(headDim: number): string {
   return /* wgsl */ `
@@ -62,18 +62,7 @@ ${wgslQueryRanges()}
   }
 
   for (var j0 = range.x; j0 < range.y; j0 += KT) {
-    for (var s = lid.x; s < KT * D4; s += WG) {
-      let j = j0 + s / D4;
-      if (j < p.Tk) {
-        let kBase = ((b * p.Tk + j) * p.Hkv + hk) * D;
-        Ks[s] = row4K(kBase, s % D4);
-        Vs[s] = row4V(kBase, s % D4);
-      } else {
-        Ks[s] = vec4<f32>(0.0);
-        Vs[s] = vec4<f32>(0.0);
-      }
-    }
-    workgroupBarrier();
+${wgslStageKeyTile('row4K', 'row4V')}
     let jhi = min(end, j0 + KT);
     for (var j = max(start, j0); j < jhi; j++) {
       let jj = j - j0;

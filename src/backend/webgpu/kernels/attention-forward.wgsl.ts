@@ -72,6 +72,28 @@ export function wgslQueryRanges(): string {
   let range = workgroupUniformLoad(&tileRange);`;
 }
 
+/**
+ * WGSL template (statements inside the key-tile loop `for (var j0 = ...; j0 += KT)`): stages K and V rows
+ * j0 .. j0 + KT - 1 of kv head hk into the workgroup arrays Ks, Vs (zeros past Tk), each thread copying every
+ * WG-th vec4 through the row readers `k` and `v` (wgslRow4), then waits at a barrier. Shared by the
+ * query-parallel kernels (forward and dQ).
+ */
+export function wgslStageKeyTile(k: string, v: string): string {
+  return `    // Stage K and V rows j0 .. j0 + KT - 1 (zeros past Tk).
+    for (var s = lid.x; s < KT * D4; s += WG) {
+      let j = j0 + s / D4;
+      if (j < p.Tk) {
+        let kBase = ((b * p.Tk + j) * p.Hkv + hk) * D;
+        Ks[s] = ${k}(kBase, s % D4);
+        Vs[s] = ${v}(kBase, s % D4);
+      } else {
+        Ks[s] = vec4<f32>(0.0);
+        Vs[s] = vec4<f32>(0.0);
+      }
+    }
+    workgroupBarrier();`;
+}
+
 export function attentionForwardWgsl(headDim: number): string {
   return /* wgsl */ `
 const D = ${headDim}u;
@@ -118,19 +140,7 @@ ${wgslQueryRanges()}
   var l = 0.0;   // running denominator
 
   for (var j0 = range.x; j0 < range.y; j0 += KT) {
-    // Stage K and V rows j0 .. j0 + KT - 1 (zeros past Tk).
-    for (var s = lid.x; s < KT * D4; s += WG) {
-      let j = j0 + s / D4;
-      if (j < p.Tk) {
-        let kBase = ((b * p.Tk + j) * p.Hkv + hk) * D;
-        Ks[s] = k4(kBase, s % D4);
-        Vs[s] = v4(kBase, s % D4);
-      } else {
-        Ks[s] = vec4<f32>(0.0);
-        Vs[s] = vec4<f32>(0.0);
-      }
-    }
-    workgroupBarrier();
+${wgslStageKeyTile('k4', 'v4')}
 
     let jlo = max(start, j0);
     let jhi = min(end, j0 + KT);
