@@ -7,7 +7,7 @@
 // The op is the `override` constant OP, with codes named (OP_ADD, ...) from BINARY_CODES (templates.ts).
 
 import type { BinaryOp } from '../../backend.js';
-import { wgslCodes, wgslMainPerThread } from './templates.js';
+import { wgslCodes, wgslMainPerThread, wgslStridedOffsets } from './templates.js';
 
 /** The code of each op for the `OP` override (the host passes `{ OP: BINARY_CODES[op] }`; the WGSL says OP_ADD). */
 export const BINARY_CODES: Readonly<Record<BinaryOp, number>> = {
@@ -45,16 +45,7 @@ fn apply(a: f32, b: f32) -> f32 {
 
 ${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
-  var rem = o;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = p.shape[d / 4][d % 4];
-    let idx = rem % size;
-    rem = rem / size;
-    ia += idx * p.sa[d / 4][d % 4];
-    ib += idx * p.sb[d / 4][d % 4];
-  }
+${wgslStridedOffsets('o', [['ia', 'sa'], ['ib', 'sb']])}
   Out[o] = apply(A[ia], B[ib]);
 }
 `;

@@ -6,7 +6,7 @@
 // out[s(o)] = x[o]. Values are copied as u32 bit patterns, so the same kernel moves float32 and int32
 // tensors unchanged.
 
-import { wgslMainPerThread } from './templates.js';
+import { wgslMainPerThread, wgslStridedOffsets } from './templates.js';
 
 export const STRIDED_COPY_WGSL = /* wgsl */ `
 override SCATTER: bool = false;
@@ -22,13 +22,7 @@ struct Params {
 
 ${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
-  var rem = o;
-  var s = p.base;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = p.shape[d / 4][d % 4];
-    s += (rem % size) * p.stride[d / 4][d % 4];
-    rem = rem / size;
-  }
+${wgslStridedOffsets('o', [['s', 'stride', 'p.base']])}
   if (SCATTER) { Out[s] = X[o]; } else { Out[o] = X[s]; }
 }
 `;

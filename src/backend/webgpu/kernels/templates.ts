@@ -4,6 +4,7 @@
 //   wgslCodes(prefix, table)      `const OP_ADD: u32 = 0u;` ... from one TypeScript table of op or mode codes
 //   wgslMainPerThread(index, wg)  the entry point of a one-thread-per-element kernel, up to its thread index
 //   wgslMainPerGroup(index, wg)   the entry point of a one-workgroup-per-row kernel, up to its row index
+//   wgslStridedOffsets(index, offsets)  an element's offsets in strided operands (broadcasts, movement ops)
 //
 // Conventions every kernel follows (new kernels too):
 //   - a kernel's choice of operation is an `override` constant (OP, MODE, SCATTER, ...), so each choice
@@ -67,4 +68,22 @@ export function wgslMainPerGroup(index: string, wg: number | string): string {
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
   let ${index} = wid.y * nwg.x + wid.x;`;
+}
+
+/**
+ * WGSL template (statements inside main): the offsets of element `index` (row-major over the iteration shape
+ * p.shape, rank p.rank <= 8) in operands with strides p.<strides> (0 on a broadcast axis):
+ *   offset = start + sum_d idx_d * strides_d,   idx = the multi-index of `index`
+ * One `var NAME = START;` per entry of `offsets` ([name, uniform field of the strides, start (default 0u)]).
+ * Shared by the broadcasting kernels (binary, where) and the strided copy of the movement ops.
+ */
+export function wgslStridedOffsets(index: string, offsets: readonly (readonly [name: string, strides: string, start?: string])[]): string {
+  return `  var rem = ${index};
+${offsets.map(([name, , start]) => `  var ${name} = ${start ?? '0u'};`).join('\n')}
+  for (var d = i32(p.rank) - 1; d >= 0; d--) {
+    let size = p.shape[d / 4][d % 4];
+    let idx = rem % size;
+    rem = rem / size;
+${offsets.map(([name, strides]) => `    ${name} += idx * p.${strides}[d / 4][d % 4];`).join('\n')}
+  }`;
 }

@@ -3,7 +3,7 @@
 // One thread per output element o (256 per workgroup, folded 2-D grid), indexed as in binary.wgsl.ts: o as
 // a multi-index over the output shape (rank <= 8), dotted with each operand's broadcast strides.
 
-import { wgslMainPerThread } from './templates.js';
+import { wgslMainPerThread, wgslStridedOffsets } from './templates.js';
 
 export const WHERE_WGSL = /* wgsl */ `
 struct Params {
@@ -21,18 +21,7 @@ struct Params {
 
 ${wgslMainPerThread('o')}
   if (o >= p.n) { return; }
-  var rem = o;
-  var ic = 0u;
-  var ia = 0u;
-  var ib = 0u;
-  for (var d = i32(p.rank) - 1; d >= 0; d--) {
-    let size = p.shape[d / 4][d % 4];
-    let idx = rem % size;
-    rem = rem / size;
-    ic += idx * p.sc[d / 4][d % 4];
-    ia += idx * p.sa[d / 4][d % 4];
-    ib += idx * p.sb[d / 4][d % 4];
-  }
+${wgslStridedOffsets('o', [['ic', 'sc'], ['ia', 'sa'], ['ib', 'sb']])}
   Out[o] = select(B[ib], A[ia], C[ic] != 0.0);
 }
 `;
