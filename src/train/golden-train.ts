@@ -82,6 +82,17 @@ async function host(t: Tensor): Promise<Float32Array> {
   return d instanceof Float32Array ? d : Float32Array.from(d);
 }
 
+/** How many values of the tensors that are not trained differ from the reference's (the frozen entropy model). */
+async function frozenChanges(model: Blt, trainedKeys: Set<string>, ref: Map<string, RawTensor>): Promise<number> {
+  let changed = 0;
+  for (const [name, t] of model.stateDict()) {
+    if (trainedKeys.has(name)) continue;
+    const w = await host(t), want = ref.get(name)!.data;
+    for (let i = 0; i < w.length; i++) if (w[i] !== want[i]) changed++;
+  }
+  return changed;
+}
+
 export async function checkTrainGolden(dir: string, opts: { device?: Device; log?: (line: string) => void } = {}): Promise<GoldenTrainResult> {
   const device = opts.device ?? 'cpu';
   const log = opts.log ?? ((line: string) => console.log(line));
@@ -138,12 +149,7 @@ export async function checkTrainGolden(dir: string, opts: { device?: Device; log
       for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i] - ref[i]));
     }
     row('D', 'optimizer only (grads_step0 → clip → AdamW): max |Δ|', worst, tol.optimizer_only_step0_abs);
-    let frozenDiff = 0;
-    for (const [name, t] of m.stateDict()) {
-      if (trainedKeys.has(name)) continue;
-      const w = await host(t), ref = after0.get(name)!.data;
-      for (let i = 0; i < w.length; i++) if (w[i] !== ref[i]) frozenDiff++;
-    }
+    const frozenDiff = await frozenChanges(m, trainedKeys, after0);
     row('D', 'frozen entropy-model values changed (must be 0)', frozenDiff, 0, frozenDiff === 0);
     opt.zeroGrad();
   }
@@ -215,12 +221,7 @@ export async function checkTrainGolden(dir: string, opts: { device?: Device; log
   }
   row('G', 'final weights ‖w − w_ref‖₂ / ‖w_ref − w_init‖₂', Math.sqrt(diff2 / upd2), tol.final_rel_l2_vs_update);
   row('G', 'final weights max |Δ|', maxAbs, tol.final_max_abs);
-  let frozenDiff = 0;
-  for (const [name, t] of model.stateDict()) {
-    if (trainedKeys.has(name)) continue;
-    const w = await host(t), ref = final.get(name)!.data;
-    for (let i = 0; i < w.length; i++) if (w[i] !== ref[i]) frozenDiff++;
-  }
+  const frozenDiff = await frozenChanges(model, trainedKeys, final);
   row('G', 'frozen entropy-model values changed after 12 steps (must be 0)', frozenDiff, 0, frozenDiff === 0);
   const ok = rows.every((r) => r.ok);
   log(ok ? `training parity: all ${rows.length} checks pass (${device})` : `training parity: ${rows.filter((r) => !r.ok).length} check(s) FAIL (${device})`);
