@@ -404,7 +404,7 @@ async function cmdInit(o: ParsedOptions): Promise<number> {
   const r = await writeRandomCheckpoint(cfg, String(o.out), {
     dtype, seed: o.seed as number, maxShardBytes: (o['shard-size'] as number) * 1e9,
   });
-  console.log(`${(r.parameters / 1e9).toFixed(3)}B parameters (${dtype}) in ${r.files.length} file(s) in ${String(o.out)} ` +
+  console.log(`${r.parameters >= 1e8 ? `${(r.parameters / 1e9).toFixed(3)}B` : r.parameters.toLocaleString('en-US')} parameters (${dtype}) in ${r.files.length} file(s) in ${String(o.out)} ` +
     `(${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   return 0;
 }
