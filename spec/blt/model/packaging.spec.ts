@@ -177,3 +177,18 @@ describe('openCheckpoint on Hugging Face packagings', () => {
       .toThrow(/shard 'model-0000\d-of-00002\.safetensors' holds key 'lm_head\.weight', which the index does not list/);
   });
 });
+
+describe('the package entry', () => {
+  it('offers every step a user of the released weights takes: detect, open, load, convert, make a random checkpoint', async () => {
+    const pkg = await import('../../../src/index.js');
+    const hub = nodePath.join(MODEL, 'hub');
+    expect(pkg.blt.detectPackaging(pkg.nodeFiles, hub)).toBe('meta-hub');
+    const opened = pkg.blt.openCheckpoint(pkg.nodeFiles, hub);
+    opened.close();
+    expect(opened.config).toEqual(openCheckpoint(nodeFiles, hub).config);
+    expect(pkg.blt.loadAnyCheckpoint(pkg.nodeFiles, hub)).toBeInstanceOf(pkg.blt.Blt);
+    for (const f of ['convertCheckpoint', 'writeRandomCheckpoint', 'loadBltCheckpoint', 'saveBltCheckpoint', 'checkGolden', 'checkMetaGolden'] as const) {
+      expect(typeof pkg.blt[f], f).toBe('function');
+    }
+  });
+});
