@@ -5,6 +5,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    globalSetup: ['spec/setup/shared-data.ts'], // the golden sets beside the repository must be there
     projects: [
       {
         test: {
