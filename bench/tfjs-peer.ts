@@ -39,6 +39,16 @@ export function tfjsMatmul(t: Tf, a: Float32Array, b: Float32Array, n: number): 
   };
 }
 
+/** A tfjs matmul out[M, N] = A[M, K] · B[K, N] of row-major float32 arrays: the call to time reads the result back. */
+export function tfjsMatmulShape(t: Tf, a: Float32Array, b: Float32Array, M: number, K: number, N: number):
+  { run: () => void; dispose: () => void } {
+  const A = t.tensor2d(a.subarray(0, M * K), [M, K]), B = t.tensor2d(b.subarray(0, K * N), [K, N]);
+  return {
+    run: () => { const c = t.matMul(A, B); c.dataSync(); c.dispose(); },
+    dispose: () => { A.dispose(); B.dispose(); },
+  };
+}
+
 /** Causal attention in tfjs ops on q, k, v [H, T, D]: softmax(Q·Kᵀ·scale + mask)·V. */
 export function tfjsAttention(t: Tf, q: Float32Array, k: Float32Array, v: Float32Array, H: number, T: number,
   D: number): { run: () => void; dispose: () => void } {

@@ -11,7 +11,7 @@
 // Float32 products of at least WASM_THREAD_MIN_FLOPS are split over the worker pool (thread-pool.ts job
 // 'matmulWasm'; every worker has its own instance of the module, made from the same bytes). Any split of the work
 // units gives the same bits (wasmMatmulUnits), so threading never changes results either.
-// Speed on the 2-vCPU dev VM: the wasm kernel runs ~24-38 GFLOP/s at 128-1024 on one core, the JS kernel ~4-5
+// Speed on the 2-vCPU dev VM: the wasm kernel runs ~33-48 GFLOP/s at 128-1024 on one core, the JS kernel ~4-5
 // per core; in the BLT training step the matmuls run at ~41 GFLOP/s on 2 threads.
 // The switch setWasmKernels(false) (module.ts) turns the wasm path off, e.g. to compare results or timings.
 

@@ -11,10 +11,13 @@
 //   accumulate: 0 → C = A·B, otherwise C += A·B (the tile starts from C's values instead of zero).
 // Loop nest: row block ib → column panel jb → k. The 4×8 output tile is held in eight f32x4 (v128) locals,
 // acc[r][h] = C[4·ib + r, 8·jb + 4h .. 8·jb + 4h + 3]; each k step loads two vectors of B, broadcasts the four
-// values of A one at a time (v128.load32_splat), and does 8 vector multiply-adds (64 flops). The k loop is
-// unrolled by 2 (half the loop-counter and pointer updates), with one more step when K is odd.
-// 8 accumulators + 2 B vectors + 1 A vector = 11 vector registers, which fits the 16 of SSE/AVX on x86-64
-// (a 6×8 tile, 15 registers, measured ~20% slower under V8).
+// values of A one at a time (v128.load32_splat), and does 8 vector multiply-adds (64 flops).
+// The k loop is deliberately NOT unrolled: V8's TurboFan keeps the loads of a loop body in program order but
+// sinks the multiply-adds after them, so an unrolled-by-2 body loads 2·(2 + 4) vectors before the first FMA,
+// 8 accumulators + 12 loaded values exceed the 16 xmm registers (one is V8's scratch) and three accumulators
+// are spilled to the stack every iteration (seen with node --print-wasm-code). One step per iteration needs
+// 8 + 2 + 4 = 14 registers: no spills, and the kernel on an L1-resident tile went from ~25 to ~43-54 GFLOP/s
+// on the AMD EPYC dev VM (Node 20, relaxed SIMD). A 6×8 tile (12 accumulators) spills and was slower.
 // The multiply-add is f32x4.relaxed_madd (one FMA instruction) at level 'relaxed', f32x4.mul then f32x4.add
 // at level 'simd' (simd-features.ts).
 
@@ -63,20 +66,19 @@ export function buildMatmulKernel(level: WasmSimdLevel, aLayout: ALayout = 'pack
   const ap = 0, bp = 1, c = 2, K = 3, rowBlocks = 4, panels = 5, ldc = 6, bStride = 7, accumulate = 8, lda = 9;
   const ib = f.local(ValType.i32), jb = f.local(ValType.i32), k = f.local(ValType.i32);
   const pa = f.local(ValType.i32), pb = f.local(ValType.i32), pc = f.local(ValType.i32);
-  const pairs = f.local(ValType.i32);
   // acc[r][h]: row r of the tile, columns 4h..4h+3.
   const acc = Array.from({ length: TILE_ROWS }, () => [f.local(ValType.v128), f.local(ValType.v128)]);
   const b0 = f.local(ValType.v128), b1 = f.local(ValType.v128), av = f.local(ValType.v128);
   // 'rows': the four row pointers of the block (pa is row 0)
   const pr = rows ? [pa, f.local(ValType.i32), f.local(ValType.i32), f.local(ValType.i32)] : [];
 
-  /** One k step (the u-th of an unrolled pair) from pa, pb: acc[r][h] += A[4ib + r, k] · B[k, 8jb + 4h ..]. */
-  const step = (u: number): void => {
-    f.localGet(pb).v128Load(32 * u).localSet(b0);
-    f.localGet(pb).v128Load(32 * u + 16).localSet(b1);
+  /** One k step from pa, pb: acc[r][h] += A[4ib + r, k] · B[k, 8jb + 4h ..]. */
+  const step = (): void => {
+    f.localGet(pb).v128Load(0).localSet(b0);
+    f.localGet(pb).v128Load(16).localSet(b1);
     for (let r = 0; r < TILE_ROWS; r++) {
-      if (rows) f.localGet(pr[r]).v128Load32Splat(4 * u).localSet(av); // A[4ib + r, k] in row r
-      else f.localGet(pa).v128Load32Splat(16 * u + 4 * r).localSet(av); // packed: 4 rows side by side
+      if (rows) f.localGet(pr[r]).v128Load32Splat(0).localSet(av); // A[4ib + r, k] in row r
+      else f.localGet(pa).v128Load32Splat(4 * r).localSet(av); // packed: 4 rows side by side
       emitMadd(f, level, acc[r][0], av, b0);
       emitMadd(f, level, acc[r][1], av, b1);
     }
@@ -87,8 +89,6 @@ export function buildMatmulKernel(level: WasmSimdLevel, aLayout: ALayout = 'pack
       .localGet(jb).i32Const(32).i32Mul().i32Add().localSet(pc);
   };
 
-  // pairs = K >> 1 (the unrolled iterations)
-  f.localGet(K).i32Const(1).i32ShrU().localSet(pairs);
   countedLoop(f, ib, rowBlocks, () => {
     countedLoop(f, jb, panels, () => {
       tileAddress();
@@ -111,18 +111,13 @@ export function buildMatmulKernel(level: WasmSimdLevel, aLayout: ALayout = 'pack
       }
       // pb = bp + jb·bStride (this panel's [K][8] float32)
       f.localGet(bp).localGet(jb).localGet(bStride).i32Mul().i32Add().localSet(pb);
-      countedLoop(f, k, pairs, () => {
-        step(0);
-        step(1);
-        // next 2 k: 2·4 float32 of packed A, or 2 float32 of each row; 2·8 float32 of B
-        if (rows) for (const p of pr) f.localGet(p).i32Const(8).i32Add().localSet(p);
-        else f.localGet(pa).i32Const(32).i32Add().localSet(pa);
-        f.localGet(pb).i32Const(64).i32Add().localSet(pb);
+      countedLoop(f, k, K, () => {
+        step();
+        // next k: 4 float32 of packed A, or 1 float32 of each row; 8 float32 of B
+        if (rows) for (const p of pr) f.localGet(p).i32Const(4).i32Add().localSet(p);
+        else f.localGet(pa).i32Const(16).i32Add().localSet(pa);
+        f.localGet(pb).i32Const(32).i32Add().localSet(pb);
       });
-      // the last step when K is odd
-      f.localGet(K).i32Const(1).i32And().if();
-      step(0);
-      f.end();
       // store the 4 rows of the tile, ldc bytes apart
       for (let r = 0; r < TILE_ROWS; r++) {
         f.localGet(pc).localGet(acc[r][0]).v128Store(0);
