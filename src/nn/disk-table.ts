@@ -6,11 +6,11 @@
  * row per hash table per byte (6 rows of the 3000012-row table of BLT-1B). Leaving the table in the file saves
  * its whole size in memory (6.1 GB in bfloat16) for a few small reads per byte, which the operating system's
  * file cache makes cheap. This is for inference: the table is not a parameter (Module.namedTensors does not
- * list it), and a lookup with gradient recording on is refused.
+ * list it), its rows come back as constants, and a model holding one is frozen (Module.requiresGrad refuses to
+ * unfreeze it), so no training step can leave the table out without saying so.
  */
 import { Tensor } from '../tensor/tensor.js';
 import type { Device } from '../tensor/dtype.js';
-import { isGradEnabled } from '../autograd/grad-mode.js';
 import { halfToFloat32 } from '../tensor/half.js';
 import { FILE_DTYPE_BYTES, type TensorSource } from '../io/tensor-source.js';
 import * as ops from '../ops/index.js';
@@ -50,11 +50,6 @@ export class DiskTable {
    * read from the file (runs of consecutive ids in one read), uploaded as a small table, and gathered from it.
    */
   lookup(ids: Int32Array, shape: readonly number[]): Tensor {
-    if (isGradEnabled()) {
-      throw new Error(`table '${this.key}' is read from disk on demand (${this.source.file}) and cannot receive gradients: ` +
-        `run inference inside noGrad() (a synchronous call: noGrad() does not reach past an await, so for Blt.forward use ` +
-        `noGrad(() => model.forwardWithPatches(ids, await model.patchLengthsFor(ids)))), or load the checkpoint with hashTables: 'memory' to train`);
-    }
     const distinct = [...new Set(ids)].sort((a, b) => a - b);
     for (const r of [distinct[0], distinct[distinct.length - 1]]) {
       if (r !== undefined && (r < 0 || r >= this.rows)) throw new Error(`table '${this.key}' lookup: row id ${r} is outside [0, ${this.rows})`);

@@ -112,11 +112,19 @@ export class Module {
     }
   }
 
-  /** Freezes (or unfreezes) every tensor of this module. A table read from disk cannot be unfrozen. */
+  /**
+   * Freezes (or unfreezes) every tensor of this module. Inference storage cannot be unfrozen: a table read from
+   * disk, or a 16-bit (bfloat16/float16) weight, has no gradient to receive.
+   */
   requiresGrad(on: boolean): this {
     if (on) {
       const disk = this.stateEntries().find(([, v]) => v instanceof DiskTable);
       if (disk) throw new Error(`requiresGrad: '${disk[0]}' is read from disk on demand and cannot be trained; load the checkpoint with hashTables: 'memory'`);
+      const half = this.namedTensors().find(([, t]) => isHalf(t.dtype));
+      if (half) {
+        throw new Error(`requiresGrad: '${half[0]}' ${shapeToString(half[1].shape)} is ${half[1].dtype} (16-bit storage, for inference) ` +
+          `and cannot be trained; load the checkpoint with dtype: 'float32' to train`);
+      }
     }
     for (const [, t] of this.namedTensors()) t.requiresGrad = on;
     return this;

@@ -65,14 +65,13 @@ export function checkNotHalf(op: string, t: Tensor, what = 'input'): void {
 
 /**
  * A 16-bit weight read by matmul or embedding: a matrix, and not being trained (16-bit storage is for inference;
- * AdamW refuses it too). Under grad mode a weight that requires grad is refused, so a training step fails at the
- * first op instead of after a forward pass.
+ * a checkpoint with 16-bit weights loads frozen, and Module.requiresGrad and AdamW refuse to train it). A 16-bit
+ * tensor whose requiresGrad was set by hand is refused under grad mode, at the first op rather than in backward.
  */
 export function checkHalfWeight(op: string, w: Tensor): void {
   if (w.rank !== 2) throw new Error(`${op}: a ${w.dtype} (16-bit) operand must be a weight matrix, got shape ${shapeToString(w.shape)}`);
   if (w.requiresGrad && isGradEnabled()) {
     throw new Error(`${op}: weight ${w.name ? `'${w.name}' ` : ''}${shapeToString(w.shape)} is ${w.dtype} (16-bit storage) and requires grad: ` +
-      `16-bit weights cannot be trained; for inference call model.requiresGrad(false), or run a synchronous call such as ` +
-      `forwardWithPatches inside noGrad() (it does not reach past an await), or load the checkpoint as float32 to train`);
+      `16-bit weights cannot be trained; freeze it (model.requiresGrad(false)) for inference, or load the checkpoint as float32 to train`);
   }
 }

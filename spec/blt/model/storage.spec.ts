@@ -60,8 +60,15 @@ describe('bfloat16 checkpoints', () => {
     const full = await loadBltCheckpoint(dir, { dtype: 'float32' });
     expect(dtypes(full).get('lm_head.weight')).toBe('float32');
     expect(same(logits(half), logits(full))).toBe(true);
-    expect(() => new AdamW(half.parameters())).toThrow(/AdamW: parameter 'model\.encoder_hash_tok_embedding\.weight' .* is bfloat16/);
-    expect(() => half.loss(IDS, LENGTHS)).toThrow(/is bfloat16 \(16-bit storage\) and requires grad/);
+    // 16-bit weights are inference storage: the model loads frozen, and says why it cannot be unfrozen or trained
+    expect(half.parameters()).toEqual([]);
+    expect(() => half.requiresGrad(true)).toThrow(/'model\.encoder_hash_tok_embedding\.weight' \[\d+, 32\] is bfloat16 \(16-bit storage, for inference\) .* dtype: 'float32'/);
+    expect(() => new AdamW(half.namedTensors().map(([, t]) => t))).toThrow(/AdamW: parameter 'model\.encoder_hash_tok_embedding\.weight' .* is bfloat16/);
+    const w = half.lm_head.weight;
+    w.requiresGrad = true; // set by hand: refused at the first op that reads it under grad mode
+    expect(() => half.loss(IDS, LENGTHS)).toThrow(/'lm_head\.weight' .* is bfloat16 \(16-bit storage\) and requires grad/);
+    w.requiresGrad = false;
+    expect(full.parameters().length).toBeGreaterThan(0);
     new AdamW(full.parameters()); // float32 weights train
   });
 
@@ -114,7 +121,9 @@ describe('the hash table in blocks or on disk', () => {
     const want = logits(model);
     expect(same(logits(blocked), want)).toBe(true);
     expect(same(logits(disk), want)).toBe(true);
-    expect(() => disk.loss(IDS, LENGTHS)).toThrow(/read from disk on demand .* cannot receive gradients/);
+    // a table on disk is inference storage: the model loads frozen and cannot be unfrozen
+    expect(disk.parameters()).toEqual([]);
+    expect(() => disk.requiresGrad(true)).toThrow(/'model\.encoder_hash_tok_embedding\.weight' is read from disk on demand and cannot be trained/);
 
     // training through blocks: the same loss and the same gradient rows as one table
     const lossA = blocked.loss(IDS, LENGTHS), lossB = model.loss(IDS, LENGTHS);
@@ -133,6 +142,17 @@ describe('the hash table in blocks or on disk', () => {
       await saveBltCheckpoint(m, join(tmp, name));
       expect(readFileSync(join(tmp, name, 'model.safetensors')).equals(readFileSync(join(dir, 'model.safetensors'))), name).toBe(true);
     }
+  });
+
+  it('await model.forward(ids) runs on a bfloat16 model with its table on disk, recording no graph', async () => {
+    const { dir } = await savedBf16();
+    const m = await loadBltCheckpoint(dir, { hashTables: 'disk' });
+    expect(m.model.encoder_hash_tok_embedding.weight).toBeInstanceOf(DiskTable);
+    const out = await m.forward(IDS); // gradient recording is on here
+    expect(out.logits.requiresGrad).toBe(false);
+    const lengths = await m.patchLengthsFor(IDS);
+    expect(same(out.logits.dataSync(), noGrad(() => m.forwardWithPatches(IDS, lengths).logits.dataSync()))).toBe(true);
+    expect(await m.bitsPerByte(IDS)).toBeGreaterThan(0);
   });
 
   it('shards above a size and loads the shards back', async () => {
