@@ -4,7 +4,7 @@ and NEW new bytes, with entropy patching on, use_cache=False (its KV cache does 
 5.18). HF re-runs the whole model (entropy model included) for every new
 byte, so its per-byte time grows with the prefix. Weights are random (HF's init): the time depends on the shapes.
 
-    PIP_INDEX_URL=file:///opt/pypi/simple pip install torch transformers   # local wheels, for this check only
+    pip install torch transformers   # for this comparison only; not a dependency of the project
     python3 bench/peers/hf-generate.py [--threads 2] [--new 256] [--config ../shared/bench/blt-small/config.json]
         [--dtype float32|bfloat16]
 """

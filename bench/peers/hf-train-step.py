@@ -4,7 +4,7 @@ bytes, fixed patch lengths 1, 4, 5, 4, 5, ... (115 patches), cross-entropy over 
 grad-norm clip 1.0, AdamW (lr 4e-4, betas 0.9/0.95, eps 1e-8, wd 0.1) over every parameter except the entropy
 model's. Prints the median of STEPS timed steps after one warm-up, as bytes/s = 2048 / step.
 
-    PIP_INDEX_URL=file:///opt/pypi/simple pip install torch transformers   # local wheels, for this check only
+    pip install torch transformers   # for this comparison only; not a dependency of the project
     python3 bench/peers/hf-train-step.py [--threads 2] [--steps 5] [--config ../shared/bench/blt-small/config.json]
 """
 import argparse, os, statistics, time

@@ -14,8 +14,9 @@ import { matmulBatchedReference } from '../../../src/backend/cpu/kernels/matmul-
 import { sleb128, uleb128 } from '../../../src/backend/cpu/kernels/wasm/encoder.js';
 import { kernelModuleBytes } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import {
-  matmulBatchedWasm, matmulWasm, packA, packB, wasmMatmulInstance, wasmMatmulSupported, wasmMatmulUnits,
+  matmulBatchedWasm, matmulWasm, wasmMatmulInstance, wasmMatmulSupported,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
+import { packA, packB, wasmMatmulUnits } from '../../../src/backend/cpu/kernels/wasm/matmul-units.js';
 
 function randomF32(n: number, seed: number): Float32Array {
   const arr = new Float32Array(n);

@@ -37,7 +37,7 @@ import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
 import {
   packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
 } from './wasm/attention-wasm.js';
-import { packA, packB, wasmMatmulUnits } from './wasm/matmul-wasm.js';
+import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
 import { kernelModuleBytes } from './wasm/module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './wasm/simd-features.js';
 import type { KernelWorker, WorkerHost } from './worker-host.js';

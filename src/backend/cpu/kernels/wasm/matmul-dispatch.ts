@@ -20,7 +20,8 @@ import type { FloatArray } from '../matmul-reference.js';
 import { matmulBatchedThreaded } from '../matmul-threads.js';
 import { getCpuThreads, runJob } from '../thread-pool.js';
 import { TILE_ROWS } from './matmul-module.js';
-import { matmulBatchedWasm, wasmMatmulInstance, wasmMatmulUnits } from './matmul-wasm.js';
+import { matmulBatchedWasm, wasmMatmulInstance } from './matmul-wasm.js';
+import { wasmMatmulUnits } from './matmul-units.js';
 import { wasmKernelsActive } from './module.js';
 
 /**
@@ -41,7 +42,7 @@ export function matmulBatchedAuto(
     matmulBatchedThreaded(a, b, out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);
     return;
   }
-  // Work units = (batch item, 4-row block), as in matmul-wasm.ts.
+  // Work units = (batch item, 4-row block), as in matmul-units.ts.
   const units = batch * Math.ceil(M / TILE_ROWS);
   if (getCpuThreads() <= 1 || units < 2 || K === 0 || 2 * batch * M * N * K < WASM_THREAD_MIN_FLOPS) {
     matmulBatchedWasm(a, b, out, batch, M, K, N, transA, transB, aBatchStride, bBatchStride);

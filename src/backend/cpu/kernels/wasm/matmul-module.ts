@@ -4,7 +4,7 @@
 //
 // Exported function `kernel(ap, bp, c, K, rowBlocks, panels, ldc, bStride, accumulate)` (all i32; pointers, ldc
 // and bStride in bytes):
-//   ap: A packed as [rowBlocks][K][4]  (4 rows of A side by side for every k; see matmul-wasm.ts packA)
+//   ap: A packed as [rowBlocks][K][4]  (4 rows of A side by side for every k; see matmul-units.ts packA)
 //   bp: B packed as panels of [K][8]   (8 columns of B side by side for every k), panel jb at bp + jb·bStride
 //       (bStride = 32·K for a densely packed B; attention passes a longer stride to start at a row offset)
 //   c:  output tiles, row r of tile (ib, jb) at c + (4·ib + r)·ldc + 32·jb  (8 float32 = 32 bytes per tile row)

@@ -1,4 +1,4 @@
-// A cache of packed B operands (matmul-wasm.ts packB) for weights, so that a product with few rows (a generation
+// A cache of packed B operands (matmul-units.ts packB) for weights, so that a product with few rows (a generation
 // step multiplies one row by every weight matrix) does not re-pack the whole weight each call: packing a
 // [768, 256] weight costs ~100× the 1×256×768 product itself.
 //
@@ -10,7 +10,7 @@
 // activations that are used once are never copied; entries die with their source array (WeakMap); the total is
 // capped at PACKED_B_CACHE_BYTES (further arrays are packed per call as before).
 
-import { packB } from './matmul-wasm.js';
+import { packB } from './matmul-units.js';
 
 interface Entry { bOff: number; K: number; N: number; transB: boolean; packed: Float32Array | null }
 
