@@ -14,7 +14,9 @@
 //   backward, per block: S = Q·Kᵀ, dP = dO·Vᵀ → gradRows (P, dS) → dQ = scale·dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO
 // Operands are packed into wasm memory as the micro-kernel expects: A operands as [rows/4][K][4], B operands as
 // panels of 8 columns [⌈N/8⌉][K][8]. K and V are packed once per (batch, kv head): as key panels (8 keys side by
-// side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K).
+// side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K). The
+// forward packs only the keys some query of the batch item reads (the union of its ranges, widened to multiples of
+// 8), so a step of cached generation, one query over a cache with spare rows, costs its range, not the cache.
 // Everything is float32 (sums too), like the wasm matmul: see spec/backend/cpu/wasm-attention.spec.ts for the
 // error model the tests check.
 //
@@ -79,13 +81,25 @@ export function wasmAttentionForwardUnits(
   const bytes = 4 * (mlOff + 2 * QB);
   if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
-  let packedBase = -1;
+  let packedBase = -1, packedB = -1;
+  let kLo8 = 0, nK8 = 0; // keys packed: [kLo8, kLo8 + nK8), kLo8 a multiple of 8; key j at panel row j - kLo8
   for (let u = unitStart; u < unitEnd; u++) {
     const b = Math.floor(u / Hq), h = u - b * Hq, g = Math.floor(h / group);
+    if (b !== packedB) { // only the keys some query of item b reads are packed (one new query reads few of them)
+      let lo = Tk, hi = 0;
+      for (let t = b * Tq; t < (b + 1) * Tq; t++) {
+        if (kvEnd[t] > kvStart[t]) { if (kvStart[t] < lo) lo = kvStart[t]; if (kvEnd[t] > hi) hi = kvEnd[t]; }
+      }
+      kLo8 = hi > lo ? lo & ~7 : 0;
+      nK8 = hi > lo ? ((hi + 7) & ~7) - kLo8 : 0;
+      packedB = b;
+      packedBase = -1;
+    }
     const kvBase = (b * Tk * Hkv + g) * D; // key j of head g starts at kvBase + j·Hkv·D
     if (kvBase !== packedBase) {
-      packKeyPanels8(k, kvBase, Hkv * D, Tk, D, mem, kpOff);
-      packDimPanels8(v, kvBase, Hkv * D, Tk, Tk8, D, mem, vpOff);
+      const rowsK = Math.min(Tk, kLo8 + nK8) - kLo8, first = kvBase + kLo8 * Hkv * D;
+      packKeyPanels8(k, first, Hkv * D, rowsK, D, mem, kpOff);
+      packDimPanels8(v, first, Hkv * D, rowsK, nK8, D, mem, vpOff);
       packedBase = kvBase;
     }
     for (let t0 = 0; t0 < Tq; t0 += QB) {
@@ -105,12 +119,12 @@ export function wasmAttentionForwardUnits(
         }
         continue;
       }
-      const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8;
+      const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8, p8 = lo8 - kLo8; // p8: lo8's packed row
       packRowsA(q, qo, Hq * D, rows, rows4, D, mem, qpOff);
       // S [rows4][n] = Q·Kᵀ over key panels lo8/8 .. ; then P; then O [rows4][D8] = P·V over keys lo8 ..
-      wasm.kernel(4 * qpOff, 4 * (kpOff + (lo8 >> 3) * D * 8), 4 * sOff, D, rows4 >> 2, n >> 3, 4 * n, 32 * D, 0);
+      wasm.kernel(4 * qpOff, 4 * (kpOff + (p8 >> 3) * D * 8), 4 * sOff, D, rows4 >> 2, n >> 3, 4 * n, 32 * D, 0);
       wasm.softmaxRows(4 * sOff, n, rows4, lo8, 4 * rangesOff, scale, 4 * ppOff, 4 * mlOff);
-      wasm.kernel(4 * ppOff, 4 * (vpOff + lo8 * 8), 4 * oOff, n, rows4 >> 2, D8 >> 3, 4 * D8, 32 * Tk8, 0);
+      wasm.kernel(4 * ppOff, 4 * (vpOff + p8 * 8), 4 * oOff, n, rows4 >> 2, D8 >> 3, 4 * D8, 32 * nK8, 0);
       for (let r = 0; r < rows; r++) {
         out.set(mem.subarray(oOff + r * D8, oOff + r * D8 + D), qo + r * Hq * D);
         const m = mem[mlOff + 2 * r], l = mem[mlOff + 2 * r + 1];
