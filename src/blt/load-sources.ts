@@ -108,9 +108,8 @@ export function bltFromCheckpoint(ckpt: OpenedCheckpoint, opts: BuildOptions = {
   };
   model.replaceState(build);
   // 16-bit weights and a table on disk are inference storage: such a model is loaded frozen, so forward (sync or
-  // async) records no graph, and model.requiresGrad(true) says why it cannot be trained (src/nn/module.ts).
-  const inferenceOnly = model.stateEntries().some(([, v]) => v instanceof DiskTable) || model.namedTensors().some(([, t]) => isHalf(t.dtype));
-  if (inferenceOnly) model.requiresGrad(false);
+  // async) records no graph, and model.requiresGrad(true) says why it cannot be trained (Module.untrainable).
+  if (model.untrainable()) model.requiresGrad(false);
   return model;
 }
 

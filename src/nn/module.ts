@@ -113,19 +113,24 @@ export class Module {
   }
 
   /**
-   * Freezes (or unfreezes) every tensor of this module. Inference storage cannot be unfrozen: a table read from
-   * disk, or a 16-bit (bfloat16/float16) weight, has no gradient to receive.
+   * Why this module cannot be trained, or null: it holds inference storage, a table read from disk or a 16-bit
+   * (bfloat16/float16) weight, which has no gradient to receive.
    */
-  requiresGrad(on: boolean): this {
-    if (on) {
-      const disk = this.stateEntries().find(([, v]) => v instanceof DiskTable);
-      if (disk) throw new Error(`requiresGrad: '${disk[0]}' is read from disk on demand and cannot be trained; load the checkpoint with hashTables: 'memory'`);
-      const half = this.namedTensors().find(([, t]) => isHalf(t.dtype));
-      if (half) {
-        throw new Error(`requiresGrad: '${half[0]}' ${shapeToString(half[1].shape)} is ${half[1].dtype} (16-bit storage, for inference) ` +
-          `and cannot be trained; load the checkpoint with dtype: 'float32' to train`);
-      }
+  untrainable(): string | null {
+    const disk = this.stateEntries().find(([, v]) => v instanceof DiskTable);
+    if (disk) return `'${disk[0]}' is read from disk on demand and cannot be trained; load the checkpoint with hashTables: 'memory'`;
+    const half = this.namedTensors().find(([, t]) => isHalf(t.dtype));
+    if (half) {
+      return `'${half[0]}' ${shapeToString(half[1].shape)} is ${half[1].dtype} (16-bit storage, for inference) ` +
+        `and cannot be trained; load the checkpoint with dtype: 'float32' to train`;
     }
+    return null;
+  }
+
+  /** Freezes (or unfreezes) every tensor of this module; unfreezing an untrainable() module is refused. */
+  requiresGrad(on: boolean): this {
+    const why = on ? this.untrainable() : null;
+    if (why) throw new Error(`requiresGrad: ${why}`);
     for (const [, t] of this.namedTensors()) t.requiresGrad = on;
     return this;
   }

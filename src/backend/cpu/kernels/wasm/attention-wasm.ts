@@ -81,19 +81,18 @@ export function wasmAttentionForwardUnits(
   const bytes = 4 * (mlOff + 2 * QB);
   if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
-  let packedBase = -1, packedB = -1;
+  let packedBase = -1, rangesItem = -1;
   let kLo8 = 0, nK8 = 0; // keys packed: [kLo8, kLo8 + nK8), kLo8 a multiple of 8; key j at panel row j - kLo8
   for (let u = unitStart; u < unitEnd; u++) {
     const b = Math.floor(u / Hq), h = u - b * Hq, g = Math.floor(h / group);
-    if (b !== packedB) { // only the keys some query of item b reads are packed (one new query reads few of them)
+    if (b !== rangesItem) { // only the keys some query of item b reads are packed (one new query reads few of them)
       let lo = Tk, hi = 0;
       for (let t = b * Tq; t < (b + 1) * Tq; t++) {
         if (kvEnd[t] > kvStart[t]) { if (kvStart[t] < lo) lo = kvStart[t]; if (kvEnd[t] > hi) hi = kvEnd[t]; }
       }
       kLo8 = hi > lo ? lo & ~7 : 0;
       nK8 = hi > lo ? ((hi + 7) & ~7) - kLo8 : 0;
-      packedB = b;
-      packedBase = -1;
+      rangesItem = b; // a new item has a new kvBase, so its keys are packed below
     }
     const kvBase = (b * Tk * Hkv + g) * D; // key j of head g starts at kvBase + j·Hkv·D
     if (kvBase !== packedBase) {
