@@ -178,6 +178,15 @@ describe.runIf(RUN_WEBGPU)('webgpu backend equals the cpu backend', () => {
     const dst = g.full(4, 'float32', 0);
     g.copyInto(dst, g.upload(Float32Array.of(1, 2, 3, 4)));
     expectClose('copyInto', await take(g, dst), [1, 2, 3, 4], exact);
+    // copyRange writes elements [1, 3) of the source at 2, leaving the rest: the same as on the CPU
+    const src = Float32Array.of(9, 8, 7, 6), cdst = cpuBackend.upload(Float32Array.of(1, 2, 3, 4, 5));
+    const gdst = g.upload(Float32Array.of(1, 2, 3, 4, 5));
+    g.copyRange(gdst, 2, g.upload(src), 1, 2);
+    cpuBackend.copyRange(cdst, 2, cpuBackend.upload(src), 1, 2);
+    expectClose('copyRange', await take(g, gdst), [1, 2, 8, 7, 5], exact);
+    expectClose('copyRange cpu', cpuData(cdst), [1, 2, 8, 7, 5], exact);
+    expect(() => g.copyRange(gdst, 4, g.upload(src), 0, 2)).toThrow(/cannot copy 2 elements of float32\[4\] from 0 to float32\[5\] at 4/);
+    expect(() => cpuBackend.copyRange(cdst, 0, cpuBackend.upload(Int32Array.of(1)), 0, 1)).toThrow(/int32\[1\] from 0 to float32\[5\]/);
     expect(() => g.upload(new Float64Array(2))).toThrow(/float64 is not supported on WebGPU/);
   });
 

@@ -8,7 +8,7 @@
  *
  * Conventions for every kernel:
  *  - Storage is contiguous row-major (see src/tensor/shape.ts). Shapes are passed alongside storages.
- *  - Kernels never modify their inputs (except the explicitly in-place `adamwStep` and `copyInto`), and always
+ *  - Kernels never modify their inputs (except the explicitly in-place `adamwStep`, `copyInto` and `copyRange`), and always
  *    return fresh storages that the caller owns.
  *  - Float kernels accept float32 and float64 storages and return the dtype of their (first) float input.
  *  - Index arguments (ids, segment ids, ranges) are int32 storages on the same device.
@@ -74,6 +74,11 @@ export interface Backend {
   dispose(s: Storage): void;
   /** Copies `src` into `dst` (same length and dtype), in place. Used by optimizers and checkpoint loading. */
   copyInto(dst: Storage, src: Storage): void;
+  /**
+   * Copies elements [srcOffset, srcOffset + length) of `src` to dst[dstOffset ..] (same dtype), in place. Used by
+   * the generation caches, which write new rows into spare capacity instead of concatenating.
+   */
+  copyRange(dst: Storage, dstOffset: number, src: Storage, srcOffset: number, length: number): void;
   /** Converts dtype (float<->float, float<->int32 by truncation toward zero; to 16 bits: nearest, ties to even). */
   cast(x: Storage, dtype: DType): Storage;
 
@@ -189,4 +194,13 @@ export function getBackend(device: Device): Backend {
 
 export function hasBackend(device: Device): boolean {
   return backends.has(device);
+}
+
+/** The argument checks of Backend.copyRange, shared by the backends: same dtype, both ranges inside their storage. */
+export function checkCopyRange(who: string, dst: Storage, dstOffset: number, src: Storage, srcOffset: number, length: number): void {
+  const inside = (off: number, s: Storage): boolean => Number.isInteger(off) && off >= 0 && off + length <= s.length;
+  if (dst.dtype !== src.dtype || !Number.isInteger(length) || length < 0 || !inside(dstOffset, dst) || !inside(srcOffset, src)) {
+    throw new Error(`${who}: cannot copy ${length} elements of ${src.dtype}[${src.length}] from ${srcOffset} `
+      + `to ${dst.dtype}[${dst.length}] at ${dstOffset} (same dtype, both ranges inside their storage)`);
+  }
 }

@@ -18,6 +18,7 @@ import { RMSNorm } from '../nn/layers.js';
 import { Attention } from '../nn/attention.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
+import type { LayerKvCache } from '../nn/transformer.js';
 
 export interface CrossAttentionConfig {
   dim: number;
@@ -38,11 +39,24 @@ export class CrossAttention extends Attention {
   }
 
   // [doc:cross-attn]
-  /** xq [B, Tq, dim] queries, xkv [B, Tk, dim] context, ranges [B, Tq] -> xq + A  [B, Tq, dim]. */
-  forward(xq: Tensor, xkv: Tensor, ranges: KeyRanges): Tensor {
-    const kvn = this.k_norm.forward(xkv);            // one norm for K and V
-    const q = this.queries(this.q_norm.forward(xq)); // [B, Tq, H, Dh]
-    const { k, v } = this.keysValues(kvn);           // [B, Tk, Hkv, Dh] each
+  /**
+   * xq [B, Tq, dim] queries, xkv [B, Tk, dim] context, ranges [B, Tq] -> xq + A  [B, Tq, dim]. With a `cache`
+   * (generation's decoder) xkv are only the context rows new since the last call (null: none): their keys and
+   * values are appended to it, and the ranges index all the rows it holds.
+   */
+  forward(xq: Tensor, xkv: Tensor | null, ranges: KeyRanges, cache?: LayerKvCache): Tensor {
+    const q = this.queries(this.q_norm.forward(xq));  // [B, Tq, H, Dh]
+    const [k, v] = this.context(xkv, cache);           // [B, Tk, Hkv, Dh] each
     return ops.add(xq, this.attend(q, k, v, ranges)); // [B, Tq, dim]
+  }
+
+  /** K = W_k RMSNorm_kv(C) and V = W_v RMSNorm_kv(C) (one norm for both), of xkv or of all rows `cache` holds. */
+  private context(xkv: Tensor | null, cache?: LayerKvCache): [Tensor, Tensor] {
+    const kv = xkv ? this.keysValues(this.k_norm.forward(xkv)) : null; // [B, Tk, Hkv, Dh] each
+    if (!cache) {
+      if (!kv) throw new Error('CrossAttention: no context rows (xkv is null and there is no cache)');
+      return [kv.k, kv.v];
+    }
+    return kv ? cache.append(kv.k, kv.v) : [cache.k.tensor, cache.v.tensor];
   }
 }

@@ -35,7 +35,9 @@ import { Rng } from '../tensor/random.js';
 import { scopeAsync } from '../tensor/scope.js';
 import { noGrad } from '../autograd/grad-mode.js';
 import * as ops from '../ops/index.js';
-import { KvCache, appendKept, swapKept } from '../nn/transformer.js';
+import { KvCache } from '../nn/transformer.js';
+import { RowBuffer } from '../nn/row-buffer.js';
+import { DecoderCache } from './local-decoder.js';
 import { Blt, hostIds } from './blt.js';
 import { entropyOfLogits, localKeyStart } from './entropy-model.js';
 import { chunkStart, entropyContext, type EntropyContext } from './entropy-context.js';
@@ -131,16 +133,14 @@ class Generation {
   decided = 0;
   readonly entropyKv: KvCache;
   readonly encoderKv: KvCache;
-  /** rows [statesFirst, N) of every encoder layer output a cross-attention reads: [1, rows, dE] (null elsewhere) */
-  encoderStates: (Tensor | null)[];
-  statesFirst = 0;
+  /** the rows still read of every encoder layer output a cross-attention reads: [1, ·, dE] (null elsewhere) */
+  readonly encoderStates: (RowBuffer | null)[];
   /** the global model: complete patches processed, and the patch where the current document begins */
   readonly globalKv: KvCache;
   complete = 0;
   globalDocStart = 0;
-  /** D_C(o) of the complete patches, k keys each: [1, complete·k, dD] */
-  decoderKeys: Tensor | null = null;
-  readonly decoderKv: KvCache;
+  /** the decoder's self-attention rows, and its cross-attention keys and values of D_C(o), k per complete patch */
+  readonly decoderKv: DecoderCache;
   /** decoder rows whose d(i) was final when they were decoded */
   decoderFinal = 0;
   readonly stats: GlobalModelStats = { calls: 0, positions: 0 };
@@ -155,12 +155,12 @@ class Generation {
     this.encoderKv = new KvCache(m.local_encoder.layers.length);
     this.encoderStates = m.local_encoder.layers.map(() => null);
     this.globalKv = new KvCache(m.global_transformer.layers.length);
-    this.decoderKv = new KvCache(m.local_decoder.layers.length);
+    this.decoderKv = new DecoderCache(m.local_decoder);
   }
 
   dispose(): void {
     for (const c of [this.entropyKv, this.encoderKv, this.globalKv, this.decoderKv]) c.dispose();
-    for (const t of [...this.encoderStates, this.decoderKeys]) t?.dispose();
+    for (const b of this.encoderStates) b?.dispose();
   }
 
   /** One past the last position of patch j (a complete patch; the BOS patch always ends at 1, decided or not). */
@@ -217,28 +217,28 @@ function encodeNewBytes(g: Generation, t0: number): void {
   const e = model.embed(ops.tensor(Int32Array.from(g.ids.slice(t0, N)), [1, n], { device }), hashIds); // [1, n, dE]
   const ranges = localRanges(g, g.encoderKv, t0, N, model.config.behaviour.localWindow);
   const states = m.local_encoder.byteStates(e, ops.arange(t0, N, { device }), ranges, undefined, g.encoderKv);
-  states.forEach((h, l) => { if (h) g.encoderStates[l] = appendKept(g.encoderStates[l], h); }); // [1, rows, dE]
+  states.forEach((h, l) => { if (h) (g.encoderStates[l] ??= new RowBuffer()).append(h); }); // [1, n, dE] after the rows held
 }
 
 /**
  * 4. Eqs. 5-8 and §3.1 for the newly complete patches C..upTo-1: their patch vectors from their own bytes only
  * (the same cross-attention steps as the encoder's forward, with only these patches as queries and pooling
- * segments), the global layers on them with the cache of the earlier patches, and D_C of their outputs appended
- * to the decoder's keys.
+ * segments), the global layers on them with the cache of the earlier patches. Returns D_C of their outputs: the
+ * decoder keys of these patches, [1, n·k, dD].
  */
-function newPatches(g: Generation, upTo: number): void {
+function newPatches(g: Generation, upTo: number): Tensor {
   const model = g.model, m = model.model, device = model.device, k = model.config.crossAttnK;
   const C = g.complete, n = upTo - C, S = g.starts;
-  const o = (S[C] & ~3) - g.statesFirst, to = g.patchEnd(upTo - 1) - g.statesFirst; // state rows [o, to): the new patches' bytes (from a multiple of 4)
-  const states = g.encoderStates.map((h) => (h ? ops.narrow(h, 1, o, to - o) : null)); // [1, to - o, dE]
-  const seg = new Int32Array(to - o).fill(-1); // pooling segment of each byte (-1: none)
+  const from = S[C] & ~3, to = g.patchEnd(upTo - 1); // state rows [from, to): the new patches' bytes (from a multiple of 4)
+  const states = g.encoderStates.map((b) => (b ? b.rows(from, to) : null)); // [1, to - from, dE]
+  const seg = new Int32Array(to - from).fill(-1); // pooling segment of each byte (-1: none)
   const qs = new Int32Array(n * k), qe = new Int32Array(n * k); // [1, n·k]: query (j, r) -> the bytes of patch j
   for (let j = C; j < upTo; j++) {
-    for (let i = S[j]; i < g.patchEnd(j); i++) seg[i - g.statesFirst - o] = j - C;
-    qs.fill(S[j] - g.statesFirst - o, (j - C) * k, (j - C + 1) * k);
-    qe.fill(g.patchEnd(j) - g.statesFirst - o, (j - C) * k, (j - C + 1) * k);
+    for (let i = S[j]; i < g.patchEnd(j); i++) seg[i - from] = j - C;
+    qs.fill(S[j] - from, (j - C) * k, (j - C + 1) * k);
+    qe.fill(g.patchEnd(j) - from, (j - C) * k, (j - C + 1) * k);
   }
-  const patches = m.local_encoder.patchVectors(states, ops.tensor(seg, [to - o], { device }),
+  const patches = m.local_encoder.patchVectors(states, ops.tensor(seg, [to - from], { device }),
     { start: ops.tensor(qs, [1, n * k], { device }), end: ops.tensor(qe, [1, n * k], { device }) }, n); // [1, n, k·dE]
   // global ranges (globalAttentionRanges): patch j sees [document start, j]; a patch holding an EOS ends its document
   const gs: number[] = [], ge: number[] = [];
@@ -249,22 +249,25 @@ function newPatches(g: Generation, upTo: number): void {
   }
   const out = m.global_transformer.forward(patches, ops.arange(C, upTo, { device }), g.globalKv.ranges(gs, ge, device),
     undefined, g.globalKv); // [1, n, dG]
-  g.decoderKeys = appendKept(g.decoderKeys, m.local_decoder.patchKeys(out)); // [1, upTo·k, dD]
   g.complete = upTo;
   g.stats.calls++;
   g.stats.positions += n;
+  return m.local_decoder.patchKeys(out); // [1, n·k, dD]
 }
 
-/** 5. Eqs. 9-12 and the byte head for decoder rows r..N-1: the logits of position N-1, [1, 1, V]. */
-function decodeRows(g: Generation, r: number): Tensor {
+/**
+ * 5. Eqs. 9-12 and the byte head for decoder rows r..N-1: the logits of position N-1, [1, 1, V]. `newKeys` are the
+ * decoder keys of the patches completed at this step (null: none), added to the cross-attention's cache.
+ */
+function decodeRows(g: Generation, r: number, newKeys: Tensor | null): Tensor {
   const model = g.model, device = model.device, k = model.config.crossAttnK, N = g.ids.length, n = N - r;
-  g.decoderKv.truncate(r); // rows ≥ r were decoded with a d(i) that was not final
-  const selfRanges = localRanges(g, g.decoderKv, r, N, model.config.behaviour.localWindow);
+  g.decoderKv.self.truncate(r); // rows ≥ r were decoded with a d(i) that was not final
+  const selfRanges = localRanges(g, g.decoderKv.self, r, N, model.config.behaviour.localWindow);
   const d = Array.from({ length: n }, (_, i) => g.decoderId(r + i));
   const cross = { start: ops.tensor(Int32Array.from(d, (j) => j * k), [1, n], { device }),
     end: ops.tensor(Int32Array.from(d, (j) => j * k + k), [1, n], { device }) }; // byte i -> the k keys of patch d(i)
-  const h = g.encoderStates[g.encoderStates.length - 1]!; // encoder output rows [statesFirst, N), [1, ·, dE] (dE = dD)
-  const z = model.model.local_decoder.forward(ops.narrow(h, 1, r - g.statesFirst, n), g.decoderKeys!, {
+  const h = g.encoderStates[g.encoderStates.length - 1]!; // the encoder output rows still read (dE = dD)
+  const z = model.model.local_decoder.forward(h.rows(r, N), newKeys, { // [1, n, dE]
     positions: ops.arange(r, N, { device }), selfRanges, crossRanges: cross,
   }, undefined, g.decoderKv); // [1, n, dD]
   return model.lm_head.forward(ops.narrow(z, 1, n - 1, 1)); // [1, 1, V]
@@ -283,17 +286,14 @@ async function step(g: Generation): Promise<Tensor> {
     encodeNewBytes(g, t0);
     // byte N-1 reads o_{d(N-1)}; d is non-decreasing, so the complete patches are 0..d(N-1)
     const upTo = g.decoderId(N - 1) + 1;
-    if (upTo > g.complete) newPatches(g, upTo);
-    const logits = decodeRows(g, g.decoderFinal);
+    const newKeys = upTo > g.complete ? newPatches(g, upTo) : null;
+    const logits = decodeRows(g, g.decoderFinal, newKeys);
     // rows i whose position i + 1 is decided have their final d(i) (under HF's "N" with a max length, N is decided
     // one step later, so the last row is decoded again then)
     g.decoderFinal = Math.min(N, g.decided);
     // later steps read encoder states from the first incomplete patch (cross-attention) and the first undecoded row on
     const keepFrom = Math.min(g.starts[g.complete], g.decoderFinal) & ~3;
-    if (keepFrom > g.statesFirst) {
-      g.encoderStates = g.encoderStates.map((h) => (h ? swapKept(h, ops.narrow(h, 1, keepFrom - g.statesFirst, N - keepFrom)) : null));
-      g.statesFirst = keepFrom;
-    }
+    for (const b of g.encoderStates) b?.dropBefore(keepFrom);
     return logits;
   });
 }

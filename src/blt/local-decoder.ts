@@ -17,7 +17,7 @@ import { Rng } from '../tensor/random.js';
 import type { Device } from '../tensor/dtype.js';
 import { Module } from '../nn/module.js';
 import { Linear, RMSNorm } from '../nn/layers.js';
-import { TransformerLayer, type KvCache } from '../nn/transformer.js';
+import { KvCache, LayerKvCache, TransformerLayer } from '../nn/transformer.js';
 import * as ops from '../ops/index.js';
 import type { KeyRanges } from '../ops/attention.js';
 import { CrossAttention } from './cross-attention.js';
@@ -44,6 +44,24 @@ export function decoderCrossRanges(decoderIds: Int32Array, B: number, T: number,
   return { start: ops.tensor(start, [B, T], { device }), end: ops.tensor(end, [B, T], { device }) };
 }
 
+/**
+ * The decoder's generation cache: its layers' self-attention rows, and for each cross-attention the projected keys
+ * and values of the patches complete so far (never dropped: patch key j·k + r stays at index j·k + r).
+ */
+export class DecoderCache {
+  readonly self: KvCache;
+  readonly cross: LayerKvCache[];
+  constructor(decoder: LocalDecoder) {
+    this.self = new KvCache(decoder.layers.length);
+    this.cross = decoder.cross_attn_layers.map(() => new LayerKvCache());
+  }
+
+  dispose(): void {
+    this.self.dispose();
+    for (const c of this.cross) c.dispose();
+  }
+}
+
 export class LocalDecoder extends Module {
   layers: TransformerLayer[];
   patch_embedding_projection: Linear;
@@ -68,21 +86,22 @@ export class LocalDecoder extends Module {
   /**
    * h [B, n, dD] encoder byte states, keys [B, P·k, dD] the patch keys (patchKeys of the global outputs) ->
    * RMSNorm'd states [B, n, dD]. With `cache` (generation) the rows are the newest and their self-attention also
-   * reads the earlier rows it holds.
+   * reads the earlier rows it holds; `keys` are then the keys of the patches new since the last call (null: none),
+   * whose projections are appended to the cache's cross-attention keys and values.
    */
-  forward(h: Tensor, keys: Tensor, inp: DecoderInputs, record?: (name: string, t: Tensor) => void, cache?: KvCache): Tensor {
+  forward(h: Tensor, keys: Tensor | null, inp: DecoderInputs, record?: (name: string, t: Tensor) => void, cache?: DecoderCache): Tensor {
     let z = h;
     this.layers.forEach((layer, l) => {
       if (this.crossBefore(l)) {
-        const c = this.cross_attn_layers[l].forward(z, keys, inp.crossRanges); // z + A
+        const c = this.cross_attn_layers[l].forward(z, keys, inp.crossRanges, cache?.cross[l]); // z + A
         record?.(`decoder.cross${l}.out`, c);
         // [doc:dec-double-residual]
         z = ops.add(z, c); // eq. 10 with the double residual: 2·z + A
       }
-      z = layer.forward(z, inp.positions, inp.selfRanges, cache?.layers[l]); // eq. 12, [B, n, dD]
+      z = layer.forward(z, inp.positions, inp.selfRanges, cache?.self.layers[l]); // eq. 12, [B, n, dD]
       record?.(`decoder.layer${l}`, z);
     });
-    if (cache) cache.end += h.shape[1];
+    if (cache) cache.self.end += h.shape[1];
     return this.norm.forward(z);
   }
 

@@ -18,6 +18,7 @@ import { RMSNorm, SwiGLU } from './layers.js';
 import { Attention } from './attention.js';
 import * as ops from '../ops/index.js';
 import { keep } from '../tensor/scope.js';
+import { RowBuffer } from './row-buffer.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { Device } from '../tensor/dtype.js';
 
@@ -57,45 +58,34 @@ export function swapKept(old: Tensor | null | undefined, t: Tensor): Tensor {
   return keep(t);
 }
 
-/** Appends rows along axis 1 of a long-lived tensor (or starts it); the result outlives the current scope. */
-export function appendKept(old: Tensor | null, rows: Tensor): Tensor {
-  return swapKept(old, old ? ops.concat([old, rows], 1) : rows);
-}
-
-/** Keys (RoPE applied) and values of the rows one attention layer holds: [B, rows, Hkv, Dh] each. */
+/**
+ * Keys (RoPE applied) and values of the rows one attention layer holds, in buffers with spare rows
+ * (row-buffer.ts): [B, capacity, Hkv, Dh] each, row t of the sequence at index t - base.
+ */
 export class LayerKvCache {
-  k: Tensor | null = null;
-  v: Tensor | null = null;
+  readonly k = new RowBuffer();
+  readonly v = new RowBuffer();
 
-  /** Appends the keys and values of new rows; returns all rows held, the earlier ones first. */
+  /**
+   * Writes the keys and values of the n new rows after the rows held; returns the buffers, which the key ranges
+   * index (in a KvCache, KvCache.ranges made room for the rows first, so that the indices it gave stay valid).
+   */
   append(k: Tensor, v: Tensor): [Tensor, Tensor] {
-    this.k = appendKept(this.k, k);
-    this.v = appendKept(this.v, v);
-    return [this.k, this.v];
-  }
-
-  /** Keeps rows [from, to) of the rows held. */
-  keep(from: number, to: number): void {
-    if (to <= from) return this.clear();
-    if (this.k) this.k = swapKept(this.k, ops.narrow(this.k, 1, from, to - from)); // [B, to - from, Hkv, Dh]
-    if (this.v) this.v = swapKept(this.v, ops.narrow(this.v, 1, from, to - from));
-  }
-
-  /** Holds no rows. */
-  clear(): void {
-    this.k?.dispose();
-    this.v?.dispose();
-    this.k = this.v = null;
+    this.k.append(k);
+    this.v.append(v);
+    return [this.k.tensor, this.v.tensor];
   }
 
   dispose(): void {
-    this.clear();
+    this.k.dispose();
+    this.v.dispose();
   }
 }
 
 /**
- * Key/value cache of one stack of layers: it holds rows [first, end) of the sequence (absolute positions). Key
- * ranges given to a cached forward index the rows held, so they are absolute ranges minus `first`.
+ * Key/value cache of one stack of layers: it holds rows [first, end) of the sequence (absolute positions). Every
+ * layer's buffers see the same calls, so they share one `base` (the position of buffer row 0); key ranges given to
+ * a cached forward index the buffers, so they are absolute ranges minus `base`.
  */
 export class KvCache {
   readonly layers: LayerKvCache[];
@@ -108,11 +98,15 @@ export class KvCache {
     this.layers = Array.from({ length: numLayers }, () => new LayerKvCache());
   }
 
+  private each(f: (b: RowBuffer) => void): void {
+    for (const c of this.layers) { f(c.k); f(c.v); }
+  }
+
   /** Forgets rows ≥ r, so that they can be computed again. */
   truncate(r: number): void {
     if (r >= this.end) return;
-    for (const c of this.layers) c.keep(0, r - this.first);
-    this.end = r;
+    this.end = Math.max(this.first, r);
+    this.each((b) => b.truncate(r));
   }
 
   /**
@@ -122,20 +116,26 @@ export class KvCache {
   dropBefore(row: number): void {
     const from = Math.min(row, this.end) & ~3;
     if (from <= this.first) return;
-    for (const c of this.layers) c.keep(from - this.first, this.end - this.first);
     this.first = from;
+    this.each((b) => b.dropBefore(from));
   }
 
   /** Drops every row; the next rows start at `row` (e.g. a new chunk of the entropy model). */
   restartAt(row: number): void {
-    for (const c of this.layers) c.clear();
     this.first = this.end = row;
+    this.each((b) => b.restartAt(row));
   }
 
-  /** Key ranges of new rows as the cache indexes them: absolute [start, end) per row minus `first`, on `device`. */
+  /**
+   * Key ranges of the n new rows (absolute [start, end) each) as the buffers index them, on `device`. It first
+   * makes room in every buffer for the n rows, which may move the rows held and so change `base`: the ranges are
+   * valid for the forward that appends these n rows.
+   */
   ranges(start: ArrayLike<number>, end: ArrayLike<number>, device: Device): KeyRanges {
     const n = start.length;
-    const s = Int32Array.from(start, (v) => v - this.first), e = Int32Array.from(end, (v) => v - this.first);
+    this.each((b) => b.reserve(n));
+    const base = this.layers[0]?.k.base ?? this.first;
+    const s = Int32Array.from(start, (v) => v - base), e = Int32Array.from(end, (v) => v - base);
     return { start: ops.tensor(s, [1, n], { device }), end: ops.tensor(e, [1, n], { device }) };
   }
 

@@ -168,15 +168,19 @@ describe('generation API', () => {
     const m = microModel('reference', 12);
     Object.assign(m.config.behaviour, { localWindow: 6, patcherWindow: 5, patcherChunk: 16 });
     const enc = m.model.local_encoder, dec = m.model.local_decoder, ent = m.model.patcher!;
-    const rows: Record<string, number[]> = { entropy: [], encoder: [], decoder: [], patchBytes: [], decoderKeysHeld: [] };
+    const rows: Record<string, number[]> = { entropy: [], encoder: [], decoder: [], patchBytes: [], decoderKeysHeld: [], decoderCapacity: [] };
     const [fe, fs, fp, fd] = [ent.forward.bind(ent), enc.byteStates.bind(enc), enc.patchVectors.bind(enc), dec.forward.bind(dec)];
     ent.forward = (ids, pos, r, cache) => { rows.entropy.push(ids.shape[1]); return fe(ids, pos, r, cache); };
     enc.byteStates = (x, pos, r, rec, cache) => { rows.encoder.push(x.shape[1]); return fs(x, pos, r, rec, cache); };
     enc.patchVectors = (st, seg, r, P, rec) => { rows.patchBytes.push(seg.shape[0]); return fp(st, seg, r, P, rec); };
     dec.forward = (h, keys, inp, rec, cache) => {
       rows.decoder.push(h.shape[1]);
-      if (cache) rows.decoderKeysHeld.push(cache.end - cache.first);
-      return fd(h, keys, inp, rec, cache);
+      const out = fd(h, keys, inp, rec, cache);
+      if (cache) {
+        rows.decoderKeysHeld.push(cache.self.end - cache.self.first);
+        rows.decoderCapacity.push(cache.self.layers[0].k.tensor.shape[1]);
+      }
+      return out;
     };
     const prompt = 'In the beginning was the Word, and the Word was with God.';
     const r = await generate(m, prompt, { maxNewBytes: 40, sampling: { temperature: 1 }, seed: 3, stopAtEos: false });
@@ -190,6 +194,9 @@ describe('generation API', () => {
     expect(Math.max(...rows.patchBytes.slice(1))).toBeLessThanOrEqual(longest + 3);
     // the decoder's cache keeps what the window of 6 reads (dropping in multiples of 4), not the whole prefix
     expect(Math.max(...rows.decoderKeysHeld.slice(1))).toBeLessThanOrEqual(6 + 3 + 1);
+    // and its buffers reuse the dropped rows: sized at the prompt (twice its rows), they never grow in 40 more steps
+    expect(rows.decoderCapacity[0]).toBeLessThanOrEqual(2 * (N0 + 1));
+    expect(rows.decoderCapacity.every((c) => c === rows.decoderCapacity[0])).toBe(true);
   });
 
   it('onToken streams every new token in order, and returning false stops there', async () => {

@@ -15,7 +15,7 @@
  * Nothing is installed by importing this file: the package entry calls `createCpuBackend` with its runtime's
  * worker host and installs the result (src/index.ts, src/index.browser.ts).
  */
-import type { AttentionDims, Backend, Storage } from '../backend.js';
+import { checkCopyRange, type AttentionDims, type Backend, type Storage } from '../backend.js';
 import { allocArray, isHalf, type DType, type FloatArray, type HalfDType, type TypedArray } from '../../tensor/dtype.js';
 import { halfToFloat32 } from '../../tensor/half.js';
 import { broadcastStrides, sizeOf, stridesOf } from '../../tensor/shape.js';
@@ -78,6 +78,12 @@ export const cpuBackend: Backend = {
     if (dst.length !== src.length || dst.dtype !== src.dtype) throw new Error(`copyInto: ${src.dtype}[${src.length}] into ${dst.dtype}[${dst.length}]`);
     arr(dst).set(arr(src));
     invalidatePackedB(arr(dst)); // dst changed in place: drop its packed matmul copies
+  },
+  copyRange(dst, dstOffset, src, srcOffset, length) {
+    checkCopyRange('copyRange', dst, dstOffset, src, srcOffset, length);
+    const d = (dst as CpuStorage).data, s = (src as CpuStorage).data;
+    d.set(s.subarray(srcOffset, srcOffset + length), dstOffset);
+    invalidatePackedB(d);
   },
   cast(x, dtype) {
     if (isHalf(x.dtype) || isHalf(dtype)) {

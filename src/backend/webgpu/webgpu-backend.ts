@@ -8,7 +8,7 @@
 // named in a table beside the kernel (UNARY_CODES, REDUCE_MODES, HALF_FORMATS, ...; see kernels/templates.ts).
 
 import type { AdamWHyper, AttentionDims, Backend, BinaryOp, Storage, UnaryOp } from '../backend.js';
-import { installBackend } from '../backend.js';
+import { checkCopyRange, installBackend } from '../backend.js';
 import { isHalf, type DType, type HalfDType, type TypedArray } from '../../tensor/dtype.js';
 import { halfToFloat32 } from '../../tensor/half.js';
 import { broadcastStrides, sizeOf, stridesOf, type Shape } from '../../tensor/shape.js';
@@ -167,6 +167,19 @@ export class WebGpuBackend implements Backend {
     }
     const bytes = isHalf(src.dtype) ? Math.ceil(src.length / 2) * 4 : src.length * 4;
     if (src.length > 0) this.ctx.batcher.copy(this.buf(src, 'copyInto'), 0, this.buf(dst, 'copyInto'), 0, bytes);
+  }
+
+  copyRange(dst: Storage, dstOffset: number, src: Storage, srcOffset: number, length: number): void {
+    checkCopyRange('webgpu copyRange', dst, dstOffset, src, srcOffset, length);
+    // buffer copies move whole 4-byte words: a 16-bit storage packs two values per word
+    const perWord = isHalf(src.dtype) ? 2 : 1;
+    if (dstOffset % perWord !== 0 || srcOffset % perWord !== 0 || length % perWord !== 0) {
+      throw new Error(`webgpu copyRange: ${src.dtype} ranges must start and end on even elements, got ${length} from ${srcOffset} to ${dstOffset}`);
+    }
+    const words = length / perWord;
+    if (length > 0) {
+      this.ctx.batcher.copy(this.buf(src, 'copyRange'), (srcOffset / perWord) * 4, this.buf(dst, 'copyRange'), (dstOffset / perWord) * 4, words * 4);
+    }
   }
 
   cast(x: Storage, dtype: DType): Storage {
