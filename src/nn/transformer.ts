@@ -17,7 +17,6 @@ import { Module } from './module.js';
 import { RMSNorm, SwiGLU } from './layers.js';
 import { Attention } from './attention.js';
 import * as ops from '../ops/index.js';
-import { keep } from '../tensor/scope.js';
 import { RowBuffer } from './row-buffer.js';
 import type { KeyRanges } from '../ops/attention.js';
 import type { Device } from '../tensor/dtype.js';
@@ -50,12 +49,6 @@ export class SelfAttention extends Attention {
     const [keys, values] = cache ? cache.append(k, v) : [k, v];     // [B, rows, Hkv, Dh]
     return this.attend(q, keys, values, ranges);                      // [B, n, dim]
   }
-}
-
-/** Replaces `old` by `t` in a long-lived slot: `t` is kept across scopes, `old` is freed. */
-export function swapKept(old: Tensor | null | undefined, t: Tensor): Tensor {
-  if (old && old !== t) old.dispose();
-  return keep(t);
 }
 
 /**
