@@ -56,9 +56,9 @@ describe('RowBuffer', () => {
   it('refuses rows that require grad, rows of another shape, and rows it does not hold', () => {
     const buf = new RowBuffer();
     expect(() => buf.tensor).toThrow(/no rows were appended yet/);
-    expect(() => buf.append(ops.zeros([1, 2, 3], { requiresGrad: true }))).toThrow(/require grad; cache writes are in place/);
+    expect(() => buf.append(ops.zeros([1, 2, 3], { requiresGrad: true }))).toThrow(/rows \[1, 2, 3\] require grad; cache writes are in place/);
     noGrad(() => buf.append(ops.zeros([1, 2, 3])));
-    expect(() => buf.append(ops.zeros([1, 2, 4]))).toThrow(/cannot append float32 \[1,2,4\] to rows float32 \[1,64,3\]/);
+    expect(() => buf.append(ops.zeros([1, 2, 4]))).toThrow(/cannot append float32 \[1, 2, 4\] to rows float32 \[1, 64, 3\]/);
     buf.dropBefore(1);
     expect(() => buf.rows(0, 2)).toThrow(/rows \[0, 2\) are not all held \(held: \[1, 2\)\)/);
     buf.dispose();

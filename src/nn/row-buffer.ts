@@ -14,7 +14,7 @@
  */
 import { Tensor } from '../tensor/tensor.js';
 import { keep } from '../tensor/scope.js';
-import { sizeOf } from '../tensor/shape.js';
+import { shapeToString, sizeOf } from '../tensor/shape.js';
 import * as ops from '../ops/index.js';
 
 /** the smallest capacity a buffer is created with */
@@ -63,11 +63,11 @@ export class RowBuffer {
 
   /** Appends rows [B, n, ...row] at `end` (growing the buffer if needed). */
   append(rows: Tensor): void {
-    if (rows.requiresGrad) throw new Error(`RowBuffer: rows ${JSON.stringify(rows.shape)} require grad; cache writes are in place and cannot be differentiated (run under noGrad)`);
+    if (rows.requiresGrad) throw new Error(`RowBuffer: rows ${shapeToString(rows.shape)} require grad; cache writes are in place and cannot be differentiated (run under noGrad)`);
     const n = rows.shape[1];
     if (this.buf && (rows.shape.length !== this.buf.shape.length || rows.shape[0] !== this.buf.shape[0]
       || rows.shape.slice(2).some((d, i) => d !== this.buf!.shape[i + 2]) || rows.dtype !== this.buf.dtype)) {
-      throw new Error(`RowBuffer: cannot append ${rows.dtype} ${JSON.stringify(rows.shape)} to rows ${this.buf.dtype} ${JSON.stringify(this.buf.shape)}`);
+      throw new Error(`RowBuffer: cannot append ${rows.dtype} ${shapeToString(rows.shape)} to rows ${this.buf.dtype} ${shapeToString(this.buf.shape)}`);
     }
     if (!this.buf || this.spare < n) this.grow(n, rows);
     copyRows(this.buf!, this.end - this.base, rows, 0, n);
