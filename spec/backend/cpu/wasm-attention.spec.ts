@@ -1,7 +1,9 @@
 // Tests for the WebAssembly SIMD attention (src/backend/cpu/kernels/wasm/attention-wasm.ts) against the float64
 // materialising reference (attention-reference.ts), over random shapes, head groupings, scales and every kind of
 // key range (causal, window, patches, random, empty rows), at both SIMD levels (relaxed FMA where this Node has
-// it, and plain SIMD); plus the accuracy of the inline exp it uses.
+// it, and plain SIMD); plus the accuracy of the inline exp it uses. The forward's two paths (blocks of rows on
+// the micro-kernel, and one query at a time for short calls) must agree bit for bit, and so must a row computed
+// alone and the same row inside a whole-sequence call: cached generation relies on both.
 //
 // Error model (first order in u = 2⁻²⁴, γ_n = n·u / (1 - n·u); all sums in float32, any order, Higham eq. 3.5):
 //   scores   x_tj = scale·fl(q_t·k_j): |Δx_tj| ≤ δ_t = scale·γ_D·max_j Σ_d |q_td k_jd| + u·max_j |x_tj|
@@ -26,7 +28,9 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { attentionBackwardReference, attentionReference, type AttentionDims } from '../../../src/backend/cpu/kernels/attention-reference.js';
-import { wasmAttentionBackwardUnits, wasmAttentionForwardUnits } from '../../../src/backend/cpu/kernels/wasm/attention-wasm.js';
+import {
+  wasmAttentionBackwardUnits, wasmAttentionBlockUnits, wasmAttentionForwardUnits, wasmAttentionQueryRowsUnits,
+} from '../../../src/backend/cpu/kernels/wasm/attention-wasm.js';
 import { wasmKernels } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import { relaxedSimdAvailable, setWasmSimdLevel, wasmSimdLevel, type WasmSimdLevel } from '../../../src/backend/cpu/kernels/wasm/simd-features.js';
 import { enableRelaxedSimd } from '../../../src/backend/cpu/kernels/wasm/node-flags.js';
@@ -142,6 +146,45 @@ function check(c: Case): void {
   within('dv', dv, rdv, bv);
 }
 
+/** Where two float32 arrays differ as bits (NaN payloads aside), or null when they are the same. */
+function firstBitDifference(a: Float32Array, b: Float32Array): string | null {
+  for (let i = 0; i < a.length; i++) if (!Object.is(a[i], b[i])) return `[${i}]: ${a[i]} vs ${b[i]}`;
+  return null;
+}
+
+/** Both forward paths on one case: the same out and lse, bit for bit. */
+function checkPathsAgree(c: Case): void {
+  const dims: AttentionDims = { B: c.B, Tq: c.Tq, Tk: c.Tk, Hq: c.Hkv * c.group, Hkv: c.Hkv, D: c.D, scale: c.scale };
+  const { B, Tq, Tk, Hq, Hkv, D } = dims;
+  const [kvStart, kvEnd] = makeRanges(c.kind, B, Tq, Tk, c.seed);
+  const q = randomF32(B * Tq * Hq * D, c.seed + 1, c.amp), k = randomF32(B * Tk * Hkv * D, c.seed + 2, c.amp);
+  const v = randomF32(B * Tk * Hkv * D, c.seed + 3, 2);
+  const wasm = wasmKernels()!;
+  const run = (path: typeof wasmAttentionBlockUnits): [Float32Array, Float32Array] => {
+    const out = new Float32Array(q.length).fill(NaN), lse = new Float32Array(B * Hq * Tq).fill(NaN);
+    path(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, 0, B * Hq);
+    return [out, lse];
+  };
+  const [outB, lseB] = run(wasmAttentionBlockUnits), [outR, lseR] = run(wasmAttentionQueryRowsUnits);
+  const diff = firstBitDifference(outB, outR) ?? firstBitDifference(lseB, lseR);
+  if (diff) throw new Error(`block and one-query paths differ at ${diff} (${JSON.stringify(c)})`);
+  // each row alone (B = 1, Tq = 1, as a step of cached generation calls it) against the whole call
+  const [outW, lseW] = run(wasmAttentionForwardUnits);
+  const one: AttentionDims = { ...dims, B: 1, Tq: 1 };
+  for (let b = 0; b < B; b++) {
+    const kb = k.subarray(b * Tk * Hkv * D, (b + 1) * Tk * Hkv * D), vb = v.subarray(b * Tk * Hkv * D, (b + 1) * Tk * Hkv * D);
+    for (let t = 0; t < Tq; t++) {
+      const r = b * Tq + t, qo = r * Hq * D;
+      const out = new Float32Array(Hq * D).fill(NaN), lse = new Float32Array(Hq).fill(NaN);
+      wasmAttentionForwardUnits(wasm, q.subarray(qo, qo + Hq * D), kb, vb, kvStart.subarray(r, r + 1),
+        kvEnd.subarray(r, r + 1), one, out, lse, 0, Hq);
+      const wantLse = Float32Array.from({ length: Hq }, (_, h) => lseW[(b * Hq + h) * Tq + t]);
+      const rowDiff = firstBitDifference(outW.subarray(qo, qo + Hq * D), out) ?? firstBitDifference(wantLse, lse);
+      if (rowDiff) throw new Error(`row (${b}, ${t}) alone differs at ${rowDiff} (${JSON.stringify(c)})`);
+    }
+  }
+}
+
 const caseArb = fc.record({
   B: fc.integer({ min: 1, max: 2 }),
   Tq: fc.integer({ min: 1, max: 70 }),
@@ -166,6 +209,14 @@ describe('wasm SIMD attention vs the float64 reference (within the float32 error
       setWasmSimdLevel(level);
       expect(wasmSimdLevel()).toBe(level);
       fc.assert(fc.property(caseArb, (c) => { check(c); }), { numRuns: 60 });
+    });
+
+    it(`the one-query and block paths, and a row alone, give the same bits (level ${level})`, () => {
+      setWasmSimdLevel(level);
+      fc.assert(fc.property(caseArb, (c) => { checkPathsAgree(c); }), { numRuns: 60 });
+      // generation's shapes: 8 heads of 32 dims, keys not a multiple of 4 or 8, a cache longer than the range
+      checkPathsAgree({ B: 1, Tq: 5, Tk: 579, Hkv: 8, group: 1, D: 32, scale: 1 / Math.sqrt(32), amp: 2, kind: 'causal', seed: 3 });
+      checkPathsAgree({ B: 2, Tq: 12, Tk: 97, Hkv: 2, group: 2, D: 12, scale: 0.4, amp: 4, kind: 'window', seed: 8 });
     });
 
     it(`BLT-sized blocks: causal T = 200, D = 32, 2 heads (level ${level})`, () => {

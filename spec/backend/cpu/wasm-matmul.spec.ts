@@ -9,7 +9,7 @@
 // it to the bound explicitly so the bound is rigorous).
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { matmulBatchedReference } from '../../../src/backend/cpu/kernels/matmul-reference.js';
 import { sleb128, uleb128 } from '../../../src/backend/cpu/kernels/wasm/encoder.js';
 import { kernelModuleBytes } from '../../../src/backend/cpu/kernels/wasm/module.js';
@@ -17,6 +17,12 @@ import {
   matmulBatchedWasm, matmulWasm, wasmMatmulInstance, wasmMatmulSupported,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
 import { packA, packB, wasmMatmulUnits } from '../../../src/backend/cpu/kernels/wasm/matmul-units.js';
+import { enableRelaxedSimd } from '../../../src/backend/cpu/kernels/wasm/node-flags.js';
+import { relaxedSimdAvailable, setWasmSimdLevel, type WasmSimdLevel } from '../../../src/backend/cpu/kernels/wasm/simd-features.js';
+
+await enableRelaxedSimd(); // Node 20: relaxed SIMD is behind a V8 flag; the row-kernel test runs at both levels
+const levels: WasmSimdLevel[] = relaxedSimdAvailable() ? ['relaxed', 'simd'] : ['simd'];
+afterAll(() => setWasmSimdLevel(null));
 
 function randomF32(n: number, seed: number): Float32Array {
   const arr = new Float32Array(n);
@@ -70,7 +76,9 @@ describe('wasm encoder', () => {
     const bytes = kernelModuleBytes('simd');
     expect(WebAssembly.validate(bytes)).toBe(true);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
-    expect(exports.sort()).toEqual(['function:expRows', 'function:gradRows', 'function:kernel', 'function:kernelRowsA', 'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'memory:memory']);
+    expect(exports.sort()).toEqual(['function:expRows', 'function:gradRows', 'function:kernel', 'function:kernelRow',
+      'function:kernelRowsA', 'function:rowScores', 'function:rowValues', 'function:sigmoidRows', 'function:siluRows',
+      'function:softmaxRows', 'memory:memory']);
   });
 });
 
@@ -149,6 +157,29 @@ describe('matmulBatchedWasm (f32x4 4x8 kernel) vs float64 reference', () => {
       }
       expect(split).toEqual(whole);
     }
+  });
+
+  it.each(levels)('a product of 1-3 rows (the one-row kernel) has the bits of the same rows in a taller product (level %s)', (level) => {
+    setWasmSimdLevel(level);
+    fc.assert(
+      fc.property(
+        fc.record({
+          M: fc.integer({ min: 1, max: 3 }), K: fc.integer({ min: 1, max: 300 }), N: fc.integer({ min: 1, max: 90 }),
+          transB: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }),
+        }),
+        ({ M, K, N, transB, seed }) => {
+          const tall = M + 6; // 9 rows or more: the 4×8 kernel for the first rows
+          const a = randomF32(tall * K, seed), b = randomF32(K * N, seed + 1);
+          const few = new Float32Array(M * N).fill(NaN), whole = new Float32Array(tall * N);
+          matmulWasm(a.subarray(0, M * K), b, few, M, K, N, false, transB);
+          matmulWasm(a, b, whole, tall, K, N, false, transB);
+          for (let i = 0; i < M * N; i++) {
+            if (!Object.is(few[i], whole[i])) throw new Error(`M=${M} K=${K} N=${N}: [${i}] ${few[i]} vs ${whole[i]}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it('rejects bad input with a clear error', () => {

@@ -36,6 +36,7 @@ import {
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
 import {
   packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
+  wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits,
 } from './wasm/attention-wasm.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
 import { kernelModuleBytes } from './wasm/module.js';
@@ -48,7 +49,7 @@ function workerKernels(): string {
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
     attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
-    wasmAttentionForwardUnits, wasmAttentionBackwardUnits,
+    wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
 }
 

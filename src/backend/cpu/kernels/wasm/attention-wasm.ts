@@ -17,11 +17,14 @@
 // side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K). The
 // forward packs only the keys some query of the batch item reads (the union of its ranges, widened to multiples of
 // 8), so a step of cached generation, one query over a cache with spare rows, costs its range, not the cache.
+// A forward of at most 8 query rows skips the packing (for one query it costs more than the products): its rows
+// go one at a time through rowScores and rowValues (attention-query-module.ts), which read K and V in rows as
+// they lie, and add in the micro-kernel's order, so a row has the same bits on either path.
 // Everything is float32 (sums too), like the wasm matmul: see spec/backend/cpu/wasm-attention.spec.ts for the
 // error model the tests check.
 //
 // Work units are those of ../attention.ts: forward u = (batch b, query head h), backward u = (batch b, kv head g),
-// each computed entirely by one thread, so any split over threads gives the same bits. The two *Units functions
+// each computed entirely by one thread, so any split over threads gives the same bits. The *Units functions
 // and the pack helpers are self-contained (they call only each other and the wasm exports): thread-pool.ts ships
 // their source text to the workers.
 
@@ -60,8 +63,22 @@ export function packRowsA(x: Float32Array, base: number, stride: number, rows: n
   }
 }
 
-/** The forward for units [unitStart, unitEnd), u = (b = ⌊u / Hq⌋, h = u mod Hq). Writes out and lse rows of (b, h). */
+/**
+ * The forward for units [unitStart, unitEnd), u = (b = ⌊u / Hq⌋, h = u mod Hq). Writes out and lse rows of (b, h).
+ * Calls of up to 8 query rows (a step of cached generation has one) take the one-query path, which reads K and
+ * V unpacked; longer ones the block path, whose packing pays off over many rows (at Tk = 1026, 8 heads, D = 32
+ * the two cost the same near 16 rows). Both give the same bits, so the choice never changes a result.
+ */
 export function wasmAttentionForwardUnits(
+  wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, kvStart: Int32Array, kvEnd: Int32Array,
+  dims: AttentionDims, out: Float32Array, lse: Float32Array, unitStart: number, unitEnd: number,
+): void {
+  if (dims.Tq <= 8) wasmAttentionQueryRowsUnits(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, unitStart, unitEnd);
+  else wasmAttentionBlockUnits(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, unitStart, unitEnd);
+}
+
+/** The forward's block path for units [unitStart, unitEnd): blocks of QB query rows on the micro-kernel. */
+export function wasmAttentionBlockUnits(
   wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, kvStart: Int32Array, kvEnd: Int32Array,
   dims: AttentionDims, out: Float32Array, lse: Float32Array, unitStart: number, unitEnd: number,
 ): void {
@@ -129,6 +146,74 @@ export function wasmAttentionForwardUnits(
         const m = mem[mlOff + 2 * r], l = mem[mlOff + 2 * r + 1];
         lse[(b * Hq + h) * Tq + t0 + r] = l > 0 ? m + Math.log(l) : -Infinity;
       }
+    }
+  }
+}
+
+/**
+ * The forward for units [unitStart, unitEnd) one query row at a time, on rowScores and rowValues
+ * (attention-query-module.ts), which read K and V where they lie: the keys some query of item b reads (the union
+ * of its ranges, widened to multiples of 4) are copied, all kv heads at once, into wasm memory with one memcpy per
+ * batch item, instead of being packed into panels. Every sum is taken in the order of the block path, so
+ * both give the same bits for the same row (score and softmax lanes hold the keys j ≡ lane mod 4, and the keys
+ * a block adds outside a row's range contribute exact zeros).
+ */
+export function wasmAttentionQueryRowsUnits(
+  wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, kvStart: Int32Array, kvEnd: Int32Array,
+  dims: AttentionDims, out: Float32Array, lse: Float32Array, unitStart: number, unitEnd: number,
+): void {
+  const { Tq, Tk, Hq, Hkv, D, scale } = dims;
+  const group = Hq / Hkv, row = Hkv * D; // floats per key row (all kv heads)
+  const Tk4 = (Tk + 3) & ~3, D8 = (D + 7) & ~7;
+  // wasm memory layout, in float32 units
+  const kOff = 0;                           // K rows [Tk4][Hkv·D], of the keys item b reads; 8 spare floats
+  const vOff = kOff + Tk4 * row + 8;        // V rows, the same
+  const qOff = vOff + Tk4 * row + 8;        // the query row [D]
+  const sOff = qOff + D8;                   // its scores, then exp(x - m) [n]
+  const ppOff = sOff + Tk4;                 // probabilities, p_j at ppOff + 4j (softmaxRows' layout for one row)
+  const oOff = ppOff + 4 * Tk4;             // out [D8]
+  const rangesOff = oOff + D8;              // int32 (start, end)
+  const mlOff = rangesOff + 2;              // float32 (m, l)
+  const bytes = 4 * (mlOff + 2);
+  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
+  let copiedItem = -1, kLo4 = 0; // rows of item copiedItem from key kLo4 on are in memory
+  for (let u = unitStart; u < unitEnd; u++) {
+    const b = Math.floor(u / Hq), h = u - b * Hq, g = Math.floor(h / group);
+    if (b !== copiedItem) { // copy the keys item b's queries read, [kLo4, kHi4), with zero rows past Tk
+      let lo = Tk, hi = 0;
+      for (let t = b * Tq; t < (b + 1) * Tq; t++) {
+        if (kvEnd[t] > kvStart[t]) { if (kvStart[t] < lo) lo = kvStart[t]; if (kvEnd[t] > hi) hi = kvEnd[t]; }
+      }
+      kLo4 = hi > lo ? lo & ~3 : 0;
+      const kHi4 = hi > lo ? (hi + 3) & ~3 : 0, real = Math.min(Tk, kHi4) - kLo4;
+      const first = (b * Tk + kLo4) * row;
+      mem.set(k.subarray(first, first + real * row), kOff);
+      mem.fill(0, kOff + real * row, kOff + (kHi4 - kLo4) * row + 8);
+      mem.set(v.subarray(first, first + real * row), vOff);
+      mem.fill(0, vOff + real * row, vOff + (kHi4 - kLo4) * row + 8);
+      copiedItem = b;
+    }
+    for (let t = 0; t < Tq; t++) {
+      const st = kvStart[b * Tq + t], en = kvEnd[b * Tq + t];
+      const qo = ((b * Tq + t) * Hq + h) * D, li = (b * Hq + h) * Tq + t; // li: the lse index
+      if (en <= st) { // the row sees no key
+        out.fill(0, qo, qo + D);
+        lse[li] = -Infinity;
+        continue;
+      }
+      const lo4 = st & ~3, n = ((en + 3) & ~3) - lo4;
+      const firstKey = 4 * (kOff + (lo4 - kLo4) * row + g * D), firstValue = 4 * (vOff + (lo4 - kLo4) * row + g * D);
+      memI[rangesOff] = st;
+      memI[rangesOff + 1] = en;
+      mem.set(q.subarray(qo, qo + D), qOff);
+      // s = q·Kᵀ over keys lo4 .. lo4 + n; then p (masked to [st, en)); then out = p·V
+      wasm.rowScores(4 * qOff, firstKey, 4 * row, n, D, 4 * sOff);
+      wasm.softmaxRows(4 * sOff, n, 1, lo4, 4 * rangesOff, scale, 4 * ppOff, 4 * mlOff);
+      wasm.rowValues(4 * ppOff, 16, firstValue, 4 * row, n, D8, 4 * oOff);
+      out.set(mem.subarray(oOff, oOff + D), qo);
+      const m = mem[mlOff], l = mem[mlOff + 1];
+      lse[li] = l > 0 ? m + Math.log(l) : -Infinity;
     }
   }
 }

@@ -55,6 +55,7 @@ export const Op = {
   local_tee: 0x22,
   i32_const: 0x41,
   i32_eqz: 0x45,
+  i32_gt_u: 0x4b,
   i32_ge_u: 0x4f,
   i32_add: 0x6a,
   i32_sub: 0x6b,
@@ -86,6 +87,7 @@ export const SimdOp = {
   i32x4_splat: 0x11,
   f32x4_splat: 0x13,
   f32x4_extract_lane: 0x1f,
+  v128_load32_lane: 0x56,
   v128_store32_lane: 0x5a,
   i32x4_lt_s: 0x39,
   i32x4_ge_s: 0x3f,
@@ -151,6 +153,7 @@ export class CodeBuilder {
 
   i32Const(v: number): this { this.bytes.push(Op.i32_const, ...sleb128(v)); return this; }
   i32Eqz(): this { this.bytes.push(Op.i32_eqz); return this; }
+  i32GtU(): this { this.bytes.push(Op.i32_gt_u); return this; }
   i32GeU(): this { this.bytes.push(Op.i32_ge_u); return this; }
   i32Add(): this { this.bytes.push(Op.i32_add); return this; }
   i32Sub(): this { this.bytes.push(Op.i32_sub); return this; }
@@ -179,6 +182,12 @@ export class CodeBuilder {
   v128Load(offset: number): this { return this.simd(SimdOp.v128_load, [4, offset]); }
   v128Load32Splat(offset: number): this { return this.simd(SimdOp.v128_load32_splat, [2, offset]); }
   v128Store(offset: number): this { return this.simd(SimdOp.v128_store, [4, offset]); }
+  /** [address, v128] -> the v128 with lane `lane` replaced by the 32 bits at address + offset. */
+  v128Load32Lane(offset: number, lane: number): this {
+    this.simd(SimdOp.v128_load32_lane, [2, offset]);
+    this.bytes.push(lane);
+    return this;
+  }
   /** Stores lane `lane` (f32) of a v128 at address + offset. */
   v128Store32Lane(offset: number, lane: number): this {
     this.simd(SimdOp.v128_store32_lane, [2, offset]);

@@ -114,7 +114,9 @@ export function wasmMatmulUnits(
       // Tiles (row blocks blockStart..blockEnd-1) × (panels g0..g0+count-1), written to C from column 8·g0.
       const bAt = 4 * (bpOff + g0 * K * TC), cAt = 4 * (cOff + g0 * TC);
       if (transA) wasm.kernel(4 * apOff, bAt, cAt, K, blocks, count, 4 * ldc, 4 * K * TC, 0);
-      else wasm.kernelRowsA(4 * apOff, bAt, cAt, K, blocks, count, 4 * ldc, 4 * K * TC, 0, 4 * K);
+      else if (M < TR) { // fewer rows than a tile (a generation step has one): one row at a time, no padding rows
+        for (let i = 0; i < M; i++) wasm.kernelRow(4 * (apOff + i * K), bAt, 4 * (cOff + i * ldc + g0 * TC), K, count, 4 * K * TC);
+      } else wasm.kernelRowsA(4 * apOff, bAt, cAt, K, blocks, count, 4 * ldc, 4 * K * TC, 0, 4 * K);
     }
     // Copy the valid rows and columns of C to out[p, 4·blockStart ..].
     const i0 = blockStart * TR, rows = Math.min(M, blockEnd * TR) - i0;

@@ -10,6 +10,8 @@
 //      (bBatchStride = 0) and already packed.
 //   3. the column panels of B are visited in groups of ~256 KiB (fits L2); for each group the wasm kernel runs
 //      every packed row block against every panel of the group, writing 4×8 tiles into a padded C in wasm memory.
+//      A product of fewer than 4 rows (a generation step: one row times each weight) runs each row on the
+//      one-row kernel (matmul-row-module.ts) instead, which sums in the same order, so no padding rows are computed.
 //   4. the valid rows and columns of C are copied to out.
 // Accumulation is in float32 (unlike the JS kernel, which accumulates in float64): the error bound is
 // |C − C_exact| ≤ γ_K Σ_k |A[i,k]||B[k,j]|, γ_K = K·u/(1 − K·u), u = 2^-24 (Higham, Accuracy and Stability of

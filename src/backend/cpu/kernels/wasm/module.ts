@@ -1,12 +1,16 @@
-// The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts), the attention
-// row functions (attention-module.ts) and the elementwise ones (elementwise-module.ts) sharing one exported memory, built for the SIMD level that
+// The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts) and its one-row
+// version (matmul-row-module.ts), the attention
+// row functions (attention-module.ts), attention's one-query path (attention-query-module.ts) and the
+// elementwise functions (elementwise-module.ts), sharing one exported memory, built for the SIMD level that
 // simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
 // per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
 
 import { encodeModule } from './encoder.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
+import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } from './attention-query-module.js';
 import { EXP_ROWS_PARAMS, buildUnaryRows } from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
+import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
 /** The module's exports (see matmul-module.ts and attention-module.ts for each function's contract). */
@@ -17,10 +21,16 @@ export interface KernelInstance {
   /** `kernel` with A row-major: A[i, k] at ap + i·lda + 4k (bytes). */
   kernelRowsA: (ap: number, bp: number, c: number, K: number, rowBlocks: number, panels: number, ldc: number,
     bStride: number, accumulate: number, lda: number) => void;
+  /** One row of A times packed B panels (matmul-row-module.ts). */
+  kernelRow: (ap: number, bp: number, c: number, K: number, panels: number, bStride: number) => void;
   softmaxRows: (s: number, n: number, rows: number, lo: number, ranges: number, scale: number, pp: number,
     ml: number) => void;
   gradRows: (s: number, dp: number, n: number, rows: number, lo: number, ranges: number, scale: number,
     lseD: number, dsA: number, dsT: number, pT: number) => void;
+  /** One query's scores against n keys read in place (attention-query-module.ts). */
+  rowScores: (q: number, k: number, ld: number, n: number, D: number, s: number) => void;
+  /** One query's output from n probabilities and value rows read in place (attention-query-module.ts). */
+  rowValues: (p: number, pStride: number, v: number, ld: number, n: number, D8: number, o: number) => void;
   expRows: (src: number, dst: number, n: number) => void;
   sigmoidRows: (src: number, dst: number, n: number) => void;
   siluRows: (src: number, dst: number, n: number) => void;
@@ -35,8 +45,11 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
     bytes = encodeModule([
       { name: 'kernel', params: MATMUL_KERNEL_PARAMS, code: buildMatmulKernel(level) },
       { name: 'kernelRowsA', params: MATMUL_ROWS_KERNEL_PARAMS, code: buildMatmulKernel(level, 'rows') },
+      { name: 'kernelRow', params: MATMUL_ROW_KERNEL_PARAMS, code: buildMatmulRowKernel(level) },
       { name: 'softmaxRows', params: SOFTMAX_ROWS_PARAMS, code: buildSoftmaxRows(level) },
       { name: 'gradRows', params: GRAD_ROWS_PARAMS, code: buildGradRows(level) },
+      { name: 'rowScores', params: ROW_SCORES_PARAMS, code: buildRowScores(level) },
+      { name: 'rowValues', params: ROW_VALUES_PARAMS, code: buildRowValues(level) },
       { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp') },
       { name: 'sigmoidRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'sigmoid') },
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
