@@ -17,6 +17,8 @@ import {
   matmulBatchedWasm, matmulWasm, wasmMatmulInstance, wasmMatmulSupported,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
 import { packA, packB, wasmMatmulUnits } from '../../../src/backend/cpu/kernels/wasm/matmul-units.js';
+import { matmulHalfWeight } from '../../../src/backend/cpu/half-weights.js';
+import { float32ToHalf, halfToFloat32 } from '../../../src/tensor/half.js';
 import { enableRelaxedSimd } from '../../../src/backend/cpu/kernels/wasm/node-flags.js';
 import { relaxedSimdAvailable, setWasmSimdLevel, type WasmSimdLevel } from '../../../src/backend/cpu/kernels/wasm/simd-features.js';
 
@@ -77,7 +79,7 @@ describe('wasm encoder', () => {
     expect(WebAssembly.validate(bytes)).toBe(true);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
     expect(exports.sort()).toEqual(['function:expRows', 'function:gradRows', 'function:kernel', 'function:kernelRow',
-      'function:kernelRowsA', 'function:rowScores', 'function:rowValues', 'function:sigmoidRows', 'function:siluRows',
+      'function:kernelRowBf16', 'function:kernelRowsA', 'function:rowScores', 'function:rowValues', 'function:sigmoidRows', 'function:siluRows',
       'function:softmaxRows', 'memory:memory']);
   });
 });
@@ -175,6 +177,32 @@ describe('matmulBatchedWasm (f32x4 4x8 kernel) vs float64 reference', () => {
           matmulWasm(a, b, whole, tall, K, N, false, transB);
           for (let i = 0; i < M * N; i++) {
             if (!Object.is(few[i], whole[i])) throw new Error(`M=${M} K=${K} N=${N}: [${i}] ${few[i]} vs ${whole[i]}`);
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it.each(levels)('1-3 rows times a bfloat16 Linear weight (kernelRowBf16) have the bits of the float32 product of its values (level %s)', (level) => {
+    setWasmSimdLevel(level);
+    fc.assert(
+      fc.property(
+        fc.record({
+          R: fc.integer({ min: 1, max: 3 }), K: fc.integer({ min: 1, max: 200 }), N: fc.integer({ min: 1, max: 40 }),
+          asBatch: fc.boolean(), seed: fc.integer({ min: 1, max: 1 << 30 }),
+        }),
+        ({ R, K, N, asBatch, seed }) => {
+          const tall = R + 6; // the same R rows first, then more: the 4×8 kernel
+          const a = randomF32(tall * K, seed), bits = float32ToHalf('bfloat16', randomF32(N * K, seed + 1));
+          const w = halfToFloat32('bfloat16', bits, new Float32Array(N * K));
+          const whole = new Float32Array(tall * N);
+          matmulWasm(a, w, whole, tall, K, N, false, true); // on the decoded weight
+          // R rows as one [R, K] matrix, or as a batch of R one-row matrices sharing the weight
+          const [batch, M] = asBatch ? [R, 1] : [1, R];
+          const got = matmulHalfWeight(a.subarray(0, R * K), bits, 'bfloat16', batch, M, K, N, false, true, M * K, 0);
+          for (let i = 0; i < R * N; i++) {
+            if (!Object.is(got[i], whole[i])) throw new Error(`R=${R} K=${K} N=${N}: [${i}] ${got[i]} vs ${whole[i]}`);
           }
         },
       ),

@@ -6,6 +6,9 @@
  *    float32 per block, whatever the weight's size), and each block goes through the ordinary float32 kernel
  *    (kernels/wasm/matmul-dispatch.ts). Every output element is the float32 kernel's sum over k of a[i, k] times
  *    the exact float32 value of the weight, so the result equals the float32 matmul of the decoded weight.
+ *    A product of fewer than 4 rows with a bfloat16 Linear weight (transB; a generation step) skips the
+ *    conversion: the weight's words are copied into wasm memory as they are and read by a one-row kernel
+ *    (kernels/wasm/matmul-row-bf16-module.ts) that sums in the same order, so the bits are the same.
  *  - gatherRows from a 16-bit table: each gathered row is decoded on the way out.
  *  - cast between the 16-bit formats and float32/float64 (to 16 bits: via float32, rounding to nearest even).
  */
@@ -13,6 +16,7 @@ import { halfToFloat32, float32ToHalf } from '../../tensor/half.js';
 import type { DType, FloatArray, HalfDType, TypedArray } from '../../tensor/dtype.js';
 import { allocArray, isHalf } from '../../tensor/dtype.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
+import { wasmKernels, wasmKernelsActive } from './kernels/wasm/module.js';
 
 /** Float32 values converted per block of B (elements): 4 MB, small next to any weight worth storing in 16 bits. */
 const BLOCK_FLOATS = 1 << 20;
@@ -29,6 +33,12 @@ export function matmulHalfWeight(a: FloatArray, b: Uint16Array, format: HalfDTyp
   }
   const out = new Float32Array(batch * M * N);
   if (N === 0 || batch * M === 0) return out;
+  const rows = batch * M; // with aBatchStride = M·K the batch's rows are one [rows, K] matrix
+  if (format === 'bfloat16' && transB && !transA && rows < 4 && K > 0 && (batch === 1 || aBatchStride === M * K)
+    && wasmKernelsActive()) {
+    matmulRowsBf16(a, b, out, rows, K, N);
+    return out;
+  }
   // columns per block: a multiple of 8 (the kernel's register tile) holding about BLOCK_FLOATS weights
   const cols = Math.min(N, Math.max(8, Math.floor(blockFloats / Math.max(K, 1) / 8) * 8));
   const block = new Float32Array(cols * K);
@@ -48,6 +58,23 @@ export function matmulHalfWeight(a: FloatArray, b: Uint16Array, format: HalfDTyp
     for (let r = 0; r < batch * M; r++) out.set(pw.subarray(r * w, r * w + w), r * N + n0);
   }
   return out;
+}
+
+/** out [rows, N] = a [rows, K] · Wᵀ for a bfloat16 W [N, K], one row at a time on kernelRowBf16. */
+function matmulRowsBf16(a: Float32Array, w: Uint16Array, out: Float32Array, rows: number, K: number, N: number): void {
+  const wasm = wasmKernels()!;
+  const N8 = Math.ceil(N / 8) * 8;
+  // wasm memory, in bytes: W [N8, K] as 16-bit words (rows past N zero) | a row of A | a row of C
+  const aAt = Math.ceil((2 * N8 * K) / 16) * 16, cAt = aAt + 4 * K, bytes = cAt + 4 * N8;
+  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
+  const words = new Uint16Array(wasm.memory.buffer), mem = new Float32Array(wasm.memory.buffer);
+  words.set(w.subarray(0, N * K), 0);
+  words.fill(0, N * K, N8 * K);
+  for (let r = 0; r < rows; r++) {
+    mem.set(a.subarray(r * K, r * K + K), aAt / 4);
+    wasm.kernelRowBf16(aAt, 0, cAt, K, N8, 2 * K);
+    out.set(mem.subarray(cAt / 4, cAt / 4 + N), r * N);
+  }
 }
 
 /** out[i, :] = value of table[ids[i], :] for a 16-bit table [V, D] -> float32 [n, D]. */

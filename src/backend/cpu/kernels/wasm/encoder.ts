@@ -87,6 +87,7 @@ export const SimdOp = {
   i32x4_splat: 0x11,
   f32x4_splat: 0x13,
   f32x4_extract_lane: 0x1f,
+  v128_load16_lane: 0x55,
   v128_load32_lane: 0x56,
   v128_store32_lane: 0x5a,
   i32x4_lt_s: 0x39,
@@ -182,6 +183,12 @@ export class CodeBuilder {
   v128Load(offset: number): this { return this.simd(SimdOp.v128_load, [4, offset]); }
   v128Load32Splat(offset: number): this { return this.simd(SimdOp.v128_load32_splat, [2, offset]); }
   v128Store(offset: number): this { return this.simd(SimdOp.v128_store, [4, offset]); }
+  /** [address, v128] -> the v128 with 16-bit lane `lane` (of 8) replaced by the 16 bits at address + offset. */
+  v128Load16Lane(offset: number, lane: number): this {
+    this.simd(SimdOp.v128_load16_lane, [1, offset]);
+    this.bytes.push(lane);
+    return this;
+  }
   /** [address, v128] -> the v128 with lane `lane` replaced by the 32 bits at address + offset. */
   v128Load32Lane(offset: number, lane: number): this {
     this.simd(SimdOp.v128_load32_lane, [2, offset]);

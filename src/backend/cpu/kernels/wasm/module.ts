@@ -1,5 +1,5 @@
 // The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts) and its one-row
-// version (matmul-row-module.ts), the attention
+// versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight), the attention
 // row functions (attention-module.ts), attention's one-query path (attention-query-module.ts) and the
 // elementwise functions (elementwise-module.ts), sharing one exported memory, built for the SIMD level that
 // simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
@@ -11,6 +11,7 @@ import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } 
 import { EXP_ROWS_PARAMS, buildUnaryRows } from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-module.js';
+import { MATMUL_ROW_BF16_PARAMS, buildMatmulRowBf16Kernel } from './matmul-row-bf16-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
 /** The module's exports (see matmul-module.ts and attention-module.ts for each function's contract). */
@@ -23,6 +24,8 @@ export interface KernelInstance {
     bStride: number, accumulate: number, lda: number) => void;
   /** One row of A times packed B panels (matmul-row-module.ts). */
   kernelRow: (ap: number, bp: number, c: number, K: number, panels: number, bStride: number) => void;
+  /** One row of A times a bfloat16 weight [N, K] read as it lies (matmul-row-bf16-module.ts). */
+  kernelRowBf16: (ap: number, bp: number, c: number, K: number, N8: number, ld: number) => void;
   softmaxRows: (s: number, n: number, rows: number, lo: number, ranges: number, scale: number, pp: number,
     ml: number) => void;
   gradRows: (s: number, dp: number, n: number, rows: number, lo: number, ranges: number, scale: number,
@@ -46,6 +49,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'kernel', params: MATMUL_KERNEL_PARAMS, code: buildMatmulKernel(level) },
       { name: 'kernelRowsA', params: MATMUL_ROWS_KERNEL_PARAMS, code: buildMatmulKernel(level, 'rows') },
       { name: 'kernelRow', params: MATMUL_ROW_KERNEL_PARAMS, code: buildMatmulRowKernel(level) },
+      { name: 'kernelRowBf16', params: MATMUL_ROW_BF16_PARAMS, code: buildMatmulRowBf16Kernel(level) },
       { name: 'softmaxRows', params: SOFTMAX_ROWS_PARAMS, code: buildSoftmaxRows(level) },
       { name: 'gradRows', params: GRAD_ROWS_PARAMS, code: buildGradRows(level) },
       { name: 'rowScores', params: ROW_SCORES_PARAMS, code: buildRowScores(level) },
