@@ -1,7 +1,8 @@
 // Tests for the threaded wasm matmul (matmul-dispatch.ts + the 'matmulWasm' job of thread-pool.ts): above
 // WASM_THREAD_MIN_FLOPS a float32 product is split over the worker pool, and because every work unit is computed
 // exactly as in a single-threaded call (wasmMatmulUnits), the result must equal matmulBatchedWasm bit for bit,
-// for any thread count, transposes and a broadcast operand; worker failures must surface as errors.
+// for any thread count, transposes and a broadcast operand; worker failures must surface as errors. The same for
+// the bfloat16 few-rows product ('matmulRowsBf16' job), whose weight may or may not live in a SharedArrayBuffer.
 
 import '../../../src/index.js'; // the Node entry: installs the CPU backend (worker_threads)
 import { describe, expect, it } from 'vitest';
@@ -10,6 +11,9 @@ import {
   WASM_THREAD_MIN_FLOPS, matmulBatchedAuto,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-dispatch.js';
 import { matmulBatchedWasm } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
+import { matmulRowsBf16, wasmMatmulRowsBf16Units } from '../../../src/backend/cpu/kernels/wasm/matmul-rows-bf16.js';
+import { wasmKernels } from '../../../src/backend/cpu/kernels/wasm/module.js';
+import { float32ToHalf } from '../../../src/tensor/half.js';
 
 function randomF32(n: number, seed: number): Float32Array {
   const arr = new Float32Array(n);
@@ -49,6 +53,32 @@ describe('matmulBatchedAuto on worker threads (wasm kernel)', () => {
       const n = 256;
       expect(() => matmulBatchedAuto(new Float32Array(n * n - 1), new Float32Array(n * n), new Float32Array(n * n),
         1, n, n, n, false, false, 0, 0)).toThrow(/matmulBatchedAuto: a has length 65535/);
+    } finally {
+      setCpuThreads(initial);
+    }
+  });
+
+  it('a few rows times a bfloat16 weight: the same bits on 1, 2 and 3 threads, weight shared or not', () => {
+    const initial = getCpuThreads();
+    const rows = 2, K = 1030, N = 2053; // ragged: N is not a multiple of 8
+    expect(2 * rows * K * N).toBeGreaterThan(WASM_THREAD_MIN_FLOPS);
+    const a = randomF32(rows * K, 3), plain = float32ToHalf('bfloat16', randomF32(N * K, 4));
+    const shared = new Uint16Array(new SharedArrayBuffer(plain.byteLength));
+    shared.set(plain);
+    const single = new Float32Array(rows * N).fill(NaN);
+    wasmMatmulRowsBf16Units(wasmKernels()!, a, plain, single, rows, K, N, 0, Math.ceil(N / 8));
+    expect(single.every(Number.isFinite)).toBe(true);
+    try {
+      for (const threads of [1, 2, 3]) {
+        setCpuThreads(threads);
+        for (const w of [plain, shared]) {
+          const out = new Float32Array(rows * N).fill(NaN);
+          matmulRowsBf16(a, w, out, rows, K, N);
+          expect(out).toEqual(single);
+        }
+      }
+      expect(() => matmulRowsBf16(a, plain.subarray(1), new Float32Array(rows * N), rows, K, N))
+        .toThrow(/matmulRowsBf16: w has length 2114589, but the shape needs at least 2114590/);
     } finally {
       setCpuThreads(initial);
     }

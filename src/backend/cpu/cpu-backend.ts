@@ -60,13 +60,25 @@ const wrap = (a: TypedArray): CpuStorage => new CpuStorage(a);
 const floatLike = (like: Storage, n: number): FloatArray =>
   like.dtype === 'float64' ? new Float64Array(n) : new Float32Array(n);
 
+/**
+ * A copy of 16-bit weight words, in a SharedArrayBuffer where the runtime has one (Node; a cross-origin-isolated
+ * page), so that threaded kernels read the weight in place instead of copying it per call
+ * (kernels/wasm/matmul-rows-bf16.ts). Same bytes either way.
+ */
+function weightWords(bits: Uint16Array): Uint16Array {
+  if (typeof SharedArrayBuffer !== 'function') return bits.slice();
+  const words = new Uint16Array(new SharedArrayBuffer(bits.byteLength));
+  words.set(bits);
+  return words;
+}
+
 export const cpuBackend: Backend = {
   device: 'cpu',
   maxStorageBytes: 2 ** 31,
 
   // ---- memory ----
   upload: (data) => wrap(data.slice()),
-  uploadHalf: (bits, dtype) => new CpuStorage(bits.slice(), dtype),
+  uploadHalf: (bits, dtype) => new CpuStorage(weightWords(bits), dtype),
   download: async (s) => (isHalf(s.dtype) ? halfToFloat32(s.dtype, harr(s), new Float32Array(s.length)) : arr(s).slice()),
   full(length, dtype, value) {
     const a = allocArray(dtype, length);

@@ -8,7 +8,7 @@
  *    the exact float32 value of the weight, so the result equals the float32 matmul of the decoded weight.
  *    A product of fewer than 4 rows with a bfloat16 Linear weight (transB; a generation step) skips the
  *    conversion: the weight's words are copied into wasm memory as they are and read by a one-row kernel
- *    (kernels/wasm/matmul-row-bf16-module.ts) that sums in the same order, so the bits are the same.
+ *    (kernels/wasm/matmul-rows-bf16.ts) that sums in the same order, so the bits are the same.
  *  - gatherRows from a 16-bit table: each gathered row is decoded on the way out.
  *  - cast between the 16-bit formats and float32/float64 (to 16 bits: via float32, rounding to nearest even).
  */
@@ -16,7 +16,8 @@ import { halfToFloat32, float32ToHalf } from '../../tensor/half.js';
 import type { DType, FloatArray, HalfDType, TypedArray } from '../../tensor/dtype.js';
 import { allocArray, isHalf } from '../../tensor/dtype.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
-import { wasmKernels, wasmKernelsActive } from './kernels/wasm/module.js';
+import { wasmKernelsActive } from './kernels/wasm/module.js';
+import { matmulRowsBf16 } from './kernels/wasm/matmul-rows-bf16.js';
 
 /** Float32 values converted per block of B (elements): 4 MB, small next to any weight worth storing in 16 bits. */
 const BLOCK_FLOATS = 1 << 20;
@@ -58,23 +59,6 @@ export function matmulHalfWeight(a: FloatArray, b: Uint16Array, format: HalfDTyp
     for (let r = 0; r < batch * M; r++) out.set(pw.subarray(r * w, r * w + w), r * N + n0);
   }
   return out;
-}
-
-/** out [rows, N] = a [rows, K] · Wᵀ for a bfloat16 W [N, K], one row at a time on kernelRowBf16. */
-function matmulRowsBf16(a: Float32Array, w: Uint16Array, out: Float32Array, rows: number, K: number, N: number): void {
-  const wasm = wasmKernels()!;
-  const N8 = Math.ceil(N / 8) * 8;
-  // wasm memory, in bytes: W [N8, K] as 16-bit words (rows past N zero) | a row of A | a row of C
-  const aAt = Math.ceil((2 * N8 * K) / 16) * 16, cAt = aAt + 4 * K, bytes = cAt + 4 * N8;
-  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
-  const words = new Uint16Array(wasm.memory.buffer), mem = new Float32Array(wasm.memory.buffer);
-  words.set(w.subarray(0, N * K), 0);
-  words.fill(0, N * K, N8 * K);
-  for (let r = 0; r < rows; r++) {
-    mem.set(a.subarray(r * K, r * K + K), aAt / 4);
-    wasm.kernelRowBf16(aAt, 0, cAt, K, N8, 2 * K);
-    out.set(mem.subarray(cAt / 4, cAt / 4 + N), r * N);
-  }
 }
 
 /** out[i, :] = value of table[ids[i], :] for a 16-bit table [V, D] -> float32 [n, D]. */

@@ -16,7 +16,7 @@
 import { checkAttentionBackward, checkAttentionForward, attentionBackwardUnits, attentionForwardUnits,
   type AttentionDims } from './attention.js';
 import type { FloatArray } from './matmul-reference.js';
-import { getCpuThreads, runJob } from './thread-pool.js';
+import { getCpuThreads, runJob, type JobArray } from './thread-pool.js';
 import { wasmAttentionBackwardUnits, wasmAttentionForwardUnits } from './wasm/attention-wasm.js';
 import { wasmKernels, wasmKernelsActive } from './wasm/module.js';
 
@@ -36,6 +36,13 @@ function useThreads(units: number, kvStart: Int32Array, kvEnd: Int32Array, dims:
   return getCpuThreads() > 1 && units >= 2 && forwardFlops(kvStart, kvEnd, dims) >= ATTENTION_THREAD_MIN_FLOPS;
 }
 
+/**
+ * The forward of a few queries (a generation step) stays on one thread: its work is about one multiply-add per
+ * key and value read, so splitting it would only add copies of K and V (into the pool's shared buffers, then into
+ * each worker's wasm memory). A BLT-1B global step (16 heads of 128, ~530 keys): 4.9 ms threaded, 1.3 ms not.
+ */
+const FEW_QUERIES = 8;
+
 /** The parts of the arrays a call reads or writes (shared with the workers). */
 function sizes(d: AttentionDims): { qn: number; kn: number; ln: number; rn: number } {
   return { qn: d.B * d.Tq * d.Hq * d.D, kn: d.B * d.Tk * d.Hkv * d.D, ln: d.B * d.Hq * d.Tq, rn: d.B * d.Tq };
@@ -49,7 +56,7 @@ export function attentionForwardThreaded(
   checkAttentionForward('attentionForwardThreaded', q, k, v, kvStart, kvEnd, dims, out, lse);
   const units = dims.B * dims.Hq;
   const wasm = allF32(q, k, v, out, lse) && wasmKernelsActive() ? wasmKernels() : null;
-  const local = (x: Record<string, FloatArray | Int32Array>, u0: number, u1: number): void => {
+  const local = (x: Record<string, JobArray>, u0: number, u1: number): void => {
     if (wasm) {
       wasmAttentionForwardUnits(wasm, x.q as Float32Array, x.k as Float32Array, x.v as Float32Array,
         x.kvStart as Int32Array, x.kvEnd as Int32Array, dims, x.out as Float32Array, x.lse as Float32Array, u0, u1);
@@ -58,7 +65,7 @@ export function attentionForwardThreaded(
         x.kvEnd as Int32Array, dims, x.out as FloatArray, x.lse as FloatArray, u0, u1);
     }
   };
-  if (!useThreads(units, kvStart, kvEnd, dims)) {
+  if (dims.Tq <= FEW_QUERIES || !useThreads(units, kvStart, kvEnd, dims)) {
     local({ q, k, v, kvStart, kvEnd, out, lse }, 0, units);
     return;
   }
@@ -79,7 +86,7 @@ export function attentionBackwardThreaded(
   checkAttentionBackward('attentionBackwardThreaded', q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
   const units = dims.B * dims.Hkv;
   const wasm = allF32(q, k, v, out, lse, dOut, dq, dk, dv) && wasmKernelsActive() ? wasmKernels() : null;
-  const local = (x: Record<string, FloatArray | Int32Array>, u0: number, u1: number): void => {
+  const local = (x: Record<string, JobArray>, u0: number, u1: number): void => {
     const f = (name: string): Float32Array => x[name] as Float32Array;
     if (wasm) {
       wasmAttentionBackwardUnits(wasm, f('q'), f('k'), f('v'), f('out'), f('lse'), f('dOut'),

@@ -39,6 +39,7 @@ import {
   wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits,
 } from './wasm/attention-wasm.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
+import { wasmMatmulRowsBf16Units } from './wasm/matmul-rows-bf16.js';
 import { kernelModuleBytes } from './wasm/module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './wasm/simd-features.js';
 import type { KernelWorker, WorkerHost } from './worker-host.js';
@@ -50,12 +51,13 @@ function workerKernels(): string {
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
     attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
     wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
+    wasmMatmulRowsBf16Units,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
 }
 
 /** Jobs a worker can run: each receives (arrays by name, numeric/boolean params) and claims chunks of units. */
 const JOBS = ['matmul', 'matmulWasm', 'attentionForward', 'attentionBackward', 'attentionForwardWasm',
-  'attentionBackwardWasm'] as const;
+  'attentionBackwardWasm', 'matmulRowsBf16'] as const;
 export type JobName = (typeof JOBS)[number];
 
 // Shared control block layout (Int32 slots).
@@ -82,7 +84,8 @@ function kernels() {
 }
 function view(d) {
   return d.type === 'f64' ? new Float64Array(d.buf, d.off, d.len)
-    : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
+    : d.type === 'f32' ? new Float32Array(d.buf, d.off, d.len)
+    : d.type === 'u16' ? new Uint16Array(d.buf, d.off, d.len) : new Int32Array(d.buf, d.off, d.len);
 }
 onMessage((m) => {
   try {
@@ -105,6 +108,8 @@ onMessage((m) => {
     } else if (m.job === 'matmulWasm') {
       ${wasmMatmulUnits.name}(kernels(), x.a, x.b, x.out, p.M, p.K, p.N, p.transA, p.transB, p.aBatchStride, p.bBatchStride,
         unitStart, unitEnd, null, bState);
+    } else if (m.job === 'matmulRowsBf16') {
+      ${wasmMatmulRowsBf16Units.name}(kernels(), x.a, x.w, x.out, p.rows, p.K, p.N, unitStart, unitEnd);
     } else if (m.job === 'attentionForward') {
       ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, unitStart, unitEnd);
     } else if (m.job === 'attentionForwardWasm') {
@@ -244,16 +249,17 @@ export async function startCpuThreads(timeoutMs = 20000): Promise<number> {
 }
 
 /** An array handed to a job; `out` arrays are copied back after the job if they had to be staged. */
-export type JobArray = Float32Array | Float64Array | Int32Array;
+export type JobArray = Float32Array | Float64Array | Int32Array | Uint16Array;
 
-interface SharedDesc { buf: SharedArrayBuffer; off: number; len: number; type: 'f32' | 'f64' | 'i32' }
+interface SharedDesc { buf: SharedArrayBuffer; off: number; len: number; type: 'f32' | 'f64' | 'i32' | 'u16' }
 
 // Pool-owned shared staging buffers, one per array name, grown as needed.
 const staging = new Map<string, SharedArrayBuffer>();
 
 /** A shared view of `arr`: itself if already shared, else a (copied, if `copyIn`) staging view. */
 function shareOf(name: string, arr: JobArray, copyIn: boolean): { desc: SharedDesc; view: JobArray } {
-  const type = arr instanceof Float64Array ? 'f64' : arr instanceof Float32Array ? 'f32' : 'i32';
+  const type = arr instanceof Float64Array ? 'f64' : arr instanceof Float32Array ? 'f32'
+    : arr instanceof Uint16Array ? 'u16' : 'i32';
   if (arr.buffer instanceof SharedArrayBuffer) {
     return { desc: { buf: arr.buffer, off: arr.byteOffset, len: arr.length, type }, view: arr };
   }
@@ -263,7 +269,8 @@ function shareOf(name: string, arr: JobArray, copyIn: boolean): { desc: SharedDe
     staging.set(name, buf);
   }
   const view = type === 'f64' ? new Float64Array(buf, 0, arr.length)
-    : type === 'f32' ? new Float32Array(buf, 0, arr.length) : new Int32Array(buf, 0, arr.length);
+    : type === 'f32' ? new Float32Array(buf, 0, arr.length)
+    : type === 'u16' ? new Uint16Array(buf, 0, arr.length) : new Int32Array(buf, 0, arr.length);
   if (copyIn) view.set(arr);
   return { desc: { buf, off: 0, len: arr.length, type }, view };
 }
