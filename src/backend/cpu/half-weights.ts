@@ -18,6 +18,7 @@ import { allocArray, isHalf } from '../../tensor/dtype.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
 import { wasmKernelsActive } from './kernels/wasm/module.js';
 import { matmulRowsBf16 } from './kernels/wasm/matmul-rows-bf16.js';
+import { TILE_ROWS } from './kernels/wasm/matmul-module.js';
 
 /** Float32 values converted per block of B (elements): 4 MB, small next to any weight worth storing in 16 bits. */
 const BLOCK_FLOATS = 1 << 20;
@@ -35,7 +36,7 @@ export function matmulHalfWeight(a: FloatArray, b: Uint16Array, format: HalfDTyp
   const out = new Float32Array(batch * M * N);
   if (N === 0 || batch * M === 0) return out;
   const rows = batch * M; // with aBatchStride = M·K the batch's rows are one [rows, K] matrix
-  if (format === 'bfloat16' && transB && !transA && rows < 4 && K > 0 && (batch === 1 || aBatchStride === M * K)
+  if (format === 'bfloat16' && transB && !transA && rows < TILE_ROWS && K > 0 && (batch === 1 || aBatchStride === M * K)
     && wasmKernelsActive()) {
     matmulRowsBf16(a, b, out, rows, K, N);
     return out;

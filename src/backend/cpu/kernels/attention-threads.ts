@@ -17,7 +17,7 @@ import { checkAttentionBackward, checkAttentionForward, attentionBackwardUnits, 
   type AttentionDims } from './attention.js';
 import type { FloatArray } from './matmul-reference.js';
 import { getCpuThreads, runJob, type JobArray } from './thread-pool.js';
-import { wasmAttentionBackwardUnits, wasmAttentionForwardUnits } from './wasm/attention-wasm.js';
+import { QUERY_ROWS_MAX, wasmAttentionBackwardUnits, wasmAttentionForwardUnits } from './wasm/attention-wasm.js';
 import { wasmKernels, wasmKernelsActive } from './wasm/module.js';
 
 const allF32 = (...xs: FloatArray[]): boolean => xs.every((x) => x instanceof Float32Array);
@@ -36,12 +36,6 @@ function useThreads(units: number, kvStart: Int32Array, kvEnd: Int32Array, dims:
   return getCpuThreads() > 1 && units >= 2 && forwardFlops(kvStart, kvEnd, dims) >= ATTENTION_THREAD_MIN_FLOPS;
 }
 
-/**
- * The forward of a few queries (a generation step) stays on one thread: its work is about one multiply-add per
- * key and value read, so splitting it would only add copies of K and V (into the pool's shared buffers, then into
- * each worker's wasm memory). A BLT-1B global step (16 heads of 128, ~530 keys): 4.9 ms threaded, 1.3 ms not.
- */
-const FEW_QUERIES = 8;
 
 /** The parts of the arrays a call reads or writes (shared with the workers). */
 function sizes(d: AttentionDims): { qn: number; kn: number; ln: number; rn: number } {
@@ -65,7 +59,11 @@ export function attentionForwardThreaded(
         x.kvEnd as Int32Array, dims, x.out as FloatArray, x.lse as FloatArray, u0, u1);
     }
   };
-  if (dims.Tq <= FEW_QUERIES || !useThreads(units, kvStart, kvEnd, dims)) {
+  // The wasm one-query path (a generation step) stays on one thread: its work is about one multiply-add per key
+  // and value read, so splitting it only adds copies of K and V (into the pool's shared buffers, then into each
+  // worker's wasm memory). A BLT-1B global step (16 heads of 128, ~530 keys): 4.9 ms threaded, 1.2 ms not.
+  const oneQueryPath = wasm !== null && dims.Tq <= QUERY_ROWS_MAX;
+  if (oneQueryPath || !useThreads(units, kvStart, kvEnd, dims)) {
     local({ q, k, v, kvStart, kvEnd, out, lse }, 0, units);
     return;
   }

@@ -24,7 +24,7 @@
 // and tsc does not copy a hand-written .js file into dist/). Instead the worker source is assembled from the
 // kernel functions' own text (Function.prototype.toString returns the already-transpiled JS in both worlds), so
 // each kernel is written exactly once. Those kernel functions are self-contained by design: they only call each
-// other and the constant that workerKernels() below re-declares. (A coverage tool that instruments source, e.g.
+// other and the constants that workerKernels() below re-declares. (A coverage tool that instruments source, e.g.
 // istanbul, would break this; V8 coverage does not. A broken worker fails loudly: see waitFor and FAILED.) A
 // bundler may rename functions (a minifier, or scope hoisting on a name clash): the kernels' own text carries the
 // new names consistently, and the calls below take each entry function's runtime `.name`.
@@ -35,7 +35,7 @@ import {
 } from './attention.js';
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
 import {
-  packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
+  QUERY_ROWS_MAX, packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
   wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits,
 } from './wasm/attention-wasm.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
@@ -52,7 +52,7 @@ function workerKernels(): string {
     attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
     wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
     wasmMatmulRowsBf16Units,
-  ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\n`;
+  ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\nconst QUERY_ROWS_MAX = ${QUERY_ROWS_MAX};\n`;
 }
 
 /** Jobs a worker can run: each receives (arrays by name, numeric/boolean params) and claims chunks of units. */

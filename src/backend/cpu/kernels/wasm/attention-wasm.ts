@@ -17,7 +17,7 @@
 // side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K). The
 // forward packs only the keys some query of the batch item reads (the union of its ranges, widened to multiples of
 // 8), so a step of cached generation, one query over a cache with spare rows, costs its range, not the cache.
-// A forward of at most 8 query rows skips the packing (for one query it costs more than the products): its rows
+// A forward of at most QUERY_ROWS_MAX = 8 query rows skips the packing (for one query it costs more than the products): its rows
 // go one at a time through rowScores and rowValues (attention-query-module.ts), which read K and V in rows as
 // they lie, and add in the micro-kernel's order, so a row has the same bits on either path.
 // Everything is float32 (sums too), like the wasm matmul: see spec/backend/cpu/wasm-attention.spec.ts for the
@@ -64,16 +64,22 @@ export function packRowsA(x: Float32Array, base: number, stride: number, rows: n
 }
 
 /**
+ * The most query rows a forward call may have to take the one-query path (thread-pool.ts re-declares it for the
+ * workers, which run the text of the functions below).
+ */
+export const QUERY_ROWS_MAX = 8;
+
+/**
  * The forward for units [unitStart, unitEnd), u = (b = ⌊u / Hq⌋, h = u mod Hq). Writes out and lse rows of (b, h).
- * Calls of up to 8 query rows (a step of cached generation has one) take the one-query path, which reads K and
- * V unpacked; longer ones the block path, whose packing pays off over many rows (at Tk = 1026, 8 heads, D = 32
- * the two cost the same near 16 rows). Both give the same bits, so the choice never changes a result.
+ * Calls of up to QUERY_ROWS_MAX query rows (a step of cached generation has one) take the one-query path, which
+ * reads K and V unpacked; longer ones the block path, whose packing pays off over many rows (at Tk = 1026, 8 heads,
+ * D = 32 the two cost the same near 16 rows). Both give the same bits, so the choice never changes a result.
  */
 export function wasmAttentionForwardUnits(
   wasm: KernelInstance, q: Float32Array, k: Float32Array, v: Float32Array, kvStart: Int32Array, kvEnd: Int32Array,
   dims: AttentionDims, out: Float32Array, lse: Float32Array, unitStart: number, unitEnd: number,
 ): void {
-  if (dims.Tq <= 8) wasmAttentionQueryRowsUnits(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, unitStart, unitEnd);
+  if (dims.Tq <= QUERY_ROWS_MAX) wasmAttentionQueryRowsUnits(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, unitStart, unitEnd);
   else wasmAttentionBlockUnits(wasm, q, k, v, kvStart, kvEnd, dims, out, lse, unitStart, unitEnd);
 }
 
