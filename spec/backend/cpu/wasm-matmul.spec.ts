@@ -208,6 +208,13 @@ describe('matmulBatchedWasm (f32x4 4x8 kernel) vs float64 reference', () => {
       ),
       { numRuns: 60 },
     );
+    // a weight of 40 MB is taken in three passes of at most 16 MB (8·256 rows of K = 4096): the same bits
+    const K = 4096, N = 5003;
+    const a = randomF32(K, 5), bits = float32ToHalf('bfloat16', randomF32(N * K, 6));
+    const want = new Float32Array(N);
+    matmulWasm(a, halfToFloat32('bfloat16', bits, new Float32Array(N * K)), want, 1, K, N, false, true);
+    const got = matmulHalfWeight(a, bits, 'bfloat16', 1, 1, K, N, false, true, K, 0);
+    expect(got.every((x, i) => Object.is(x, want[i]))).toBe(true);
   });
 
   it('rejects bad input with a clear error', () => {

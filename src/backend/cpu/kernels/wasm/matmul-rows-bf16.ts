@@ -16,20 +16,27 @@ import { getCpuThreads, runJob } from '../thread-pool.js';
 import { WASM_THREAD_MIN_FLOPS } from './matmul-dispatch.js';
 import { wasmKernels, type KernelInstance } from './module.js';
 
-/** Units [unitStart, unitEnd) (8 output columns each) of out [rows, N] = a · Wᵀ for a bfloat16 W [N, K]. */
+/**
+ * Units [unitStart, unitEnd) (8 output columns each) of out [rows, N] = a · Wᵀ for a bfloat16 W [N, K], taken in
+ * passes of at most ~16 MB of W, so that wasm memory stays small whatever the weight's size.
+ */
 export function wasmMatmulRowsBf16Units(wasm: KernelInstance, a: Float32Array, w: Uint16Array, out: Float32Array,
   rows: number, K: number, N: number, unitStart: number, unitEnd: number): void {
-  const n0 = 8 * unitStart, n1 = Math.min(N, 8 * unitEnd), N8 = 8 * (unitEnd - unitStart);
-  // wasm memory, in bytes: W rows n0 .. n0 + N8 as 16-bit words | a row of a | a row of out
-  const aAt = Math.ceil((2 * N8 * K) / 16) * 16, cAt = aAt + 4 * K, bytes = cAt + 4 * N8;
-  if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
-  const words = new Uint16Array(wasm.memory.buffer), mem = new Float32Array(wasm.memory.buffer);
-  words.set(w.subarray(n0 * K, n1 * K), 0);
-  words.fill(0, (n1 - n0) * K, N8 * K);
-  for (let r = 0; r < rows; r++) {
-    mem.set(a.subarray(r * K, r * K + K), aAt / 4);
-    wasm.kernelRowBf16(aAt, 0, cAt, K, N8, 2 * K);
-    out.set(mem.subarray(cAt / 4, cAt / 4 + (n1 - n0)), r * N + n0);
+  const passUnits = Math.max(1, Math.floor((1 << 23) / (8 * K))); // 2^23 words = 16 MB of W per pass
+  for (let u0 = unitStart; u0 < unitEnd; u0 += passUnits) {
+    const u1 = Math.min(unitEnd, u0 + passUnits);
+    const n0 = 8 * u0, n1 = Math.min(N, 8 * u1), N8 = 8 * (u1 - u0);
+    // wasm memory, in bytes: W rows n0 .. n0 + N8 as 16-bit words | a row of a | a row of out
+    const aAt = Math.ceil((2 * N8 * K) / 16) * 16, cAt = aAt + 4 * K, bytes = cAt + 4 * N8;
+    if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
+    const words = new Uint16Array(wasm.memory.buffer), mem = new Float32Array(wasm.memory.buffer);
+    words.set(w.subarray(n0 * K, n1 * K), 0);
+    words.fill(0, (n1 - n0) * K, N8 * K);
+    for (let r = 0; r < rows; r++) {
+      mem.set(a.subarray(r * K, r * K + K), aAt / 4);
+      wasm.kernelRowBf16(aAt, 0, cAt, K, N8, 2 * K);
+      out.set(mem.subarray(cAt / 4, cAt / 4 + (n1 - n0)), r * N + n0);
+    }
   }
 }
 
