@@ -11,7 +11,8 @@
 //   3. the column panels of B are visited in groups of ~256 KiB (fits L2); for each group the wasm kernel runs
 //      every packed row block against every panel of the group, writing 4×8 tiles into a padded C in wasm memory.
 //      A product of fewer than 4 rows (a generation step: one row times each weight) runs each row on the
-//      one-row kernel (matmul-row-module.ts) instead, which sums in the same order, so no padding rows are computed.
+//      one-row kernel (matmul-row-module.ts) instead, which sums in the same order, so no padding rows are computed;
+//      when its weight is in the resident arena (resident-weights.ts) it is read there, without steps 2-3's copy.
 //   4. the valid rows and columns of C are copied to out.
 // Accumulation is in float32 (unlike the JS kernel, which accumulates in float64): the error bound is
 // |C − C_exact| ≤ γ_K Σ_k |A[i,k]||B[k,j]|, γ_K = K·u/(1 − K·u), u = 2^-24 (Higham, Accuracy and Stability of
@@ -21,7 +22,8 @@
 import { checkDims, checkLength } from '../matmul-reference.js';
 import { TILE_COLS, TILE_ROWS } from './matmul-module.js';
 import { wasmKernels, type KernelInstance } from './module.js';
-import { cachedPackedB } from './packed-b-cache.js';
+import { ARENA_FULL, FIRST_SIGHT, cachedPackedB, cachedResidentB } from './packed-b-cache.js';
+import { residentKernels, residentScratch, residentView } from './resident-weights.js';
 import { wasmMatmulUnits } from './matmul-units.js';
 
 /** The compiled kernels of this thread, or null when this engine lacks WebAssembly SIMD. */
@@ -59,10 +61,33 @@ export function matmulBatchedWasm(
   if (K === 0) { out.fill(0, 0, batch * M * N); return; }
   const inst = wasmMatmulInstance();
   if (!inst) throw new Error(`${op}: WebAssembly SIMD is not available in this engine`);
-  // One B for every item: a weight, possibly packed already (packed-b-cache.ts)
-  const packedB = batch === 1 || bBatchStride === 0 ? cachedPackedB(b, 0, K, N, transB) : null;
+  const oneB = batch === 1 || bBatchStride === 0; // one B for every item: a weight, possibly packed already
+  // Fewer rows than a tile times a weight seen before: read it packed in the resident arena (no copy)
+  const at = oneB && M < TILE_ROWS && !transA ? cachedResidentB(b, 0, K, N, transB) : ARENA_FULL;
+  if (at >= 0) {
+    rowsOnResidentB(a, at, out, batch, M, K, N, aBatchStride);
+    return;
+  }
+  // else a packed copy from packed-b-cache.ts (not on first sight: then B is packed for this call only)
+  const packedB = oneB && at !== FIRST_SIGHT ? cachedPackedB(b, 0, K, N, transB) : null;
   wasmMatmulUnits(inst, a, b, out, M, K, N, transA, transB, aBatchStride, bBatchStride, 0, batch * Math.ceil(M / TILE_ROWS),
     packedB);
+}
+
+/** out [batch, M, N] = a_p · B for M < 4 rows per item, B packed at byte `at` of the resident arena: kernelRow. */
+function rowsOnResidentB(a: Float32Array, at: number, out: Float32Array, batch: number, M: number, K: number,
+  N: number, aBatchStride: number): void {
+  const inst = residentKernels();
+  const panels = Math.ceil(N / TILE_COLS);
+  const aAt = residentScratch(4 * (K + panels * TILE_COLS)), cAt = aAt + 4 * K; // one row of A, one of C
+  const mem = residentView();
+  for (let p = 0; p < batch; p++) {
+    for (let i = 0; i < M; i++) {
+      mem.set(a.subarray(p * aBatchStride + i * K, p * aBatchStride + i * K + K), aAt / 4);
+      inst.kernelRow(aAt, at, cAt, K, panels, 4 * K * TILE_COLS);
+      out.set(mem.subarray(cAt / 4, cAt / 4 + N), (p * M + i) * N);
+    }
+  }
 }
 
 /** out[M, N] = op(a) · op(b) for Float32Array operands, on the wasm SIMD kernel. */

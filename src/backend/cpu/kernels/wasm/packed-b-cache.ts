@@ -11,8 +11,13 @@
 // capped at PACKED_B_CACHE_BYTES (further arrays are packed per call as before).
 
 import { packB } from './matmul-units.js';
+import { generation, releaseResident, reserveResident, residentView } from './resident-weights.js';
 
-interface Entry { bOff: number; K: number; N: number; transB: boolean; packed: Float32Array | null }
+interface Entry {
+  bOff: number; K: number; N: number; transB: boolean; packed: Float32Array | null;
+  /** byte offset of a packed copy in the resident arena (resident-weights.ts), of arena generation `gen` */
+  at: number; gen: number;
+}
 
 const entries = new WeakMap<Float32Array, Entry[]>();
 let cachedBytes = 0;
@@ -29,7 +34,7 @@ export function cachedPackedB(b: Float32Array, bOff: number, K: number, N: numbe
   let list = entries.get(b);
   if (!list) { list = []; entries.set(b, list); }
   let e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
-  if (!e) { list.push({ bOff, K, N, transB, packed: null }); return null; } // first sight: remember only
+  if (!e) { list.push({ bOff, K, N, transB, packed: null, at: -1, gen: -1 }); return null; } // first sight: remember only
   if (!e.packed) {
     const size = Math.ceil(N / 8) * 8 * K;
     if (cachedBytes + 4 * size > PACKED_B_CACHE_BYTES) return null;
@@ -41,7 +46,45 @@ export function cachedPackedB(b: Float32Array, bOff: number, K: number, N: numbe
   return e.packed;
 }
 
+/** cachedResidentB's answer when b is seen for the first time (the caller packs it per call, caching nothing). */
+export const FIRST_SIGHT = -1;
+/** cachedResidentB's answer when the arena is full (the caller may use cachedPackedB). */
+export const ARENA_FULL = -2;
+
+/**
+ * The byte offset of b[bOff..] packed as by packB in the resident arena (resident-weights.ts), for products of
+ * fewer than 4 rows; placed there on the second sight, like cachedPackedB's copies. Else FIRST_SIGHT or ARENA_FULL.
+ */
+export function cachedResidentB(b: Float32Array, bOff: number, K: number, N: number, transB: boolean): number {
+  let list = entries.get(b);
+  if (!list) { list = []; entries.set(b, list); }
+  const e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
+  if (!e) { list.push({ bOff, K, N, transB, packed: null, at: -1, gen: -1 }); return FIRST_SIGHT; }
+  if (e.at < 0 || e.gen !== generation) {
+    const size = Math.ceil(N / 8) * 8 * K;
+    const at = reserveResident(size);
+    if (at < 0) return ARENA_FULL;
+    if (e.packed) residentView().set(e.packed, at / 4);
+    else packB(b, bOff, K, N, transB, residentView(), at / 4);
+    e.at = at;
+    e.gen = generation;
+    arenaRegistry.register(b, { at, floats: size, gen: generation }, e);
+  }
+  return e.at;
+}
+
+/** Releases a collected weight's arena block (the token is its entry, unregistered when b is written in place). */
+const arenaRegistry = new FinalizationRegistry<{ at: number; floats: number; gen: number }>(
+  (r) => releaseResident(r.at, r.floats, r.gen));
+
 /** Forgets every packed copy of `b` (call after writing b in place). */
 export function invalidatePackedB(b: ArrayLike<number>): void {
-  if (b instanceof Float32Array) entries.delete(b);
+  if (!(b instanceof Float32Array)) return;
+  for (const e of entries.get(b) ?? []) {
+    if (e.at >= 0) {
+      arenaRegistry.unregister(e);
+      releaseResident(e.at, Math.ceil(e.N / 8) * 8 * e.K, e.gen);
+    }
+  }
+  entries.delete(b);
 }
