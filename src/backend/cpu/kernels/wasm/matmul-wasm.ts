@@ -12,7 +12,7 @@
 //      every packed row block against every panel of the group, writing 4×8 tiles into a padded C in wasm memory.
 //      A product of fewer than 4 rows (a generation step: one row times each weight) runs each row on the
 //      one-row kernel (matmul-row-module.ts) instead, which sums in the same order, so no padding rows are computed;
-//      when its weight is in the resident arena (resident-weights.ts) it is read there, without steps 2-3's copy.
+//      when its weight is in the resident arena (resident-weights.ts) it is read there, without step 2's copy.
 //   4. the valid rows and columns of C are copied to out.
 // Accumulation is in float32 (unlike the JS kernel, which accumulates in float64): the error bound is
 // |C − C_exact| ≤ γ_K Σ_k |A[i,k]||B[k,j]|, γ_K = K·u/(1 − K·u), u = 2^-24 (Higham, Accuracy and Stability of
