@@ -11,7 +11,7 @@
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { matmulBatchedReference } from '../../../src/backend/cpu/kernels/matmul-reference.js';
-import { sleb128, uleb128 } from '../../../src/backend/cpu/kernels/wasm/encoder.js';
+import { CodeBuilder, sleb128, uleb128 } from '../../../src/backend/cpu/kernels/wasm/encoder.js';
 import { kernelModuleBytes } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import {
   matmulBatchedWasm, matmulWasm, wasmMatmulInstance, wasmMatmulSupported,
@@ -72,6 +72,11 @@ describe('wasm encoder', () => {
     expect(sleb128(-123456)).toEqual([0xc0, 0xbb, 0x78]);
     expect(() => uleb128(-1)).toThrow(/uleb128/);
     expect(() => sleb128(2 ** 31)).toThrow(/sleb128/);
+  });
+
+  it('refuses an i8x16.shuffle without 16 lane indices in 0..31, naming them', () => {
+    expect(() => new CodeBuilder(0).i8x16Shuffle([0, 1, 2])).toThrow(/16 lane indices in 0\.\.31 expected, got \[0, 1, 2\]/);
+    expect(() => new CodeBuilder(0).i8x16Shuffle([...Array(15).fill(0), 32])).toThrow(/got \[0, .*, 32\]/);
   });
 
   it('emits a module that validates and exports memory + kernels, at the plain SIMD level', () => {

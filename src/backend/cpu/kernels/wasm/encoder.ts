@@ -84,6 +84,7 @@ export const SimdOp = {
   v128_load32_splat: 0x09,
   v128_store: 0x0b,
   v128_const: 0x0c,
+  i8x16_shuffle: 0x0d,
   i32x4_splat: 0x11,
   f32x4_splat: 0x13,
   f32x4_extract_lane: 0x1f,
@@ -211,6 +212,15 @@ export class CodeBuilder {
   v128ConstI32(v0: number, v1 = v0, v2 = v0, v3 = v0): this {
     this.simd(SimdOp.v128_const);
     this.bytes.push(...new Uint8Array(new Int32Array([v0, v1, v2, v3]).buffer));
+    return this;
+  }
+  /** [a, b] -> the 16 bytes picked by `lanes` from a's bytes (0-15) and b's (16-31). */
+  i8x16Shuffle(lanes: number[]): this {
+    if (lanes.length !== 16 || lanes.some((l) => !Number.isInteger(l) || l < 0 || l > 31)) {
+      throw new Error(`i8x16.shuffle: 16 lane indices in 0..31 expected, got [${lanes.join(', ')}]`);
+    }
+    this.simd(SimdOp.i8x16_shuffle);
+    this.bytes.push(...lanes);
     return this;
   }
   i32x4Splat(): this { return this.simd(SimdOp.i32x4_splat); }
