@@ -20,6 +20,18 @@ interface Entry {
 }
 
 const entries = new WeakMap<Float32Array, Entry[]>();
+
+/** The entry of b[bOff..] as (K, N, transB), or null when this is its first sight (then it is remembered). */
+function seenEntry(b: Float32Array, bOff: number, K: number, N: number, transB: boolean): Entry | null {
+  let list = entries.get(b);
+  if (!list) { list = []; entries.set(b, list); }
+  const e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
+  if (!e) list.push({ bOff, K, N, transB, packed: null, at: -1, gen: -1 });
+  return e ?? null;
+}
+
+/** Float32 values of an entry's packed copy (panels of 8 columns, zero past N). */
+const packedFloats = (e: Entry): number => Math.ceil(e.N / 8) * 8 * e.K;
 let cachedBytes = 0;
 const registry = new FinalizationRegistry<number>((n) => { cachedBytes -= n; });
 
@@ -31,12 +43,10 @@ export const PACKED_B_CACHE_BYTES = 1 << 30;
  * when it is not cached (first sight, or the cache is full): then the caller packs it itself.
  */
 export function cachedPackedB(b: Float32Array, bOff: number, K: number, N: number, transB: boolean): Float32Array | null {
-  let list = entries.get(b);
-  if (!list) { list = []; entries.set(b, list); }
-  let e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
-  if (!e) { list.push({ bOff, K, N, transB, packed: null, at: -1, gen: -1 }); return null; } // first sight: remember only
+  const e = seenEntry(b, bOff, K, N, transB);
+  if (!e) return null;
   if (!e.packed) {
-    const size = Math.ceil(N / 8) * 8 * K;
+    const size = packedFloats(e);
     if (cachedBytes + 4 * size > PACKED_B_CACHE_BYTES) return null;
     e.packed = new Float32Array(size);
     packB(b, bOff, K, N, transB, e.packed, 0);
@@ -56,12 +66,10 @@ export const ARENA_FULL = -2;
  * fewer than 4 rows; placed there on the second sight, like cachedPackedB's copies. Else FIRST_SIGHT or ARENA_FULL.
  */
 export function cachedResidentB(b: Float32Array, bOff: number, K: number, N: number, transB: boolean): number {
-  let list = entries.get(b);
-  if (!list) { list = []; entries.set(b, list); }
-  const e = list.find((x) => x.bOff === bOff && x.K === K && x.N === N && x.transB === transB);
-  if (!e) { list.push({ bOff, K, N, transB, packed: null, at: -1, gen: -1 }); return FIRST_SIGHT; }
+  const e = seenEntry(b, bOff, K, N, transB);
+  if (!e) return FIRST_SIGHT;
   if (e.at < 0 || e.gen !== generation) {
-    const size = Math.ceil(N / 8) * 8 * K;
+    const size = packedFloats(e);
     const at = reserveResident(size);
     if (at < 0) return ARENA_FULL;
     if (e.packed) residentView().set(e.packed, at / 4);
@@ -83,7 +91,7 @@ export function invalidatePackedB(b: ArrayLike<number>): void {
   for (const e of entries.get(b) ?? []) {
     if (e.at >= 0) {
       arenaRegistry.unregister(e);
-      releaseResident(e.at, Math.ceil(e.N / 8) * 8 * e.K, e.gen);
+      releaseResident(e.at, packedFloats(e), e.gen);
     }
   }
   entries.delete(b);
