@@ -282,6 +282,30 @@ describe.runIf(RUN_WEBGPU)('webgpu backend equals the cpu backend', () => {
     expectClose('attention lse', await take(g, ga.lse), cpuData(wa.lse), (i) => 4 * (3 * 11.2 + 40) * u + 2 ** -20 + 4 * u * Math.abs(cpuData(wa.lse)[i]));
   });
 
+  it('swiglu forward and backward', async () => {
+    const g = gb();
+    const n = 777;
+    const gate = randomF32(n, 31, 6), up = randomF32(n, 32, 2), dOut = randomF32(n, 33, 1);
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    // GPU sigmoid: relative error E = (8 + 2|x|)u (see unaryBound). Forward x·s·up: E, two products, and the
+    // CPU's two roundings (silu, product): (E + 4u)|x s up|.
+    const want = cpuData(cpuBackend.swiglu(cpuBackend.upload(gate), cpuBackend.upload(up)));
+    const E = (x: number) => (8 + 2 * Math.abs(x)) * u;
+    expectClose('swiglu', await take(g, g.swiglu(g.upload(gate), g.upload(up))), want,
+      (i) => (E(gate[i]) + 4 * u) * Math.abs(gate[i] * sig(gate[i]) * up[i]));
+    const wb = cpuBackend.swigluBackward(cpuBackend.upload(dOut), cpuBackend.upload(gate), cpuBackend.upload(up));
+    const gbw = g.swigluBackward(g.upload(dOut), g.upload(gate), g.upload(up));
+    // dUp = g x s: E, two products, the CPU's rounding.
+    expectClose('swiglu dUp', await take(g, gbw.dUp), cpuData(wb.dUp),
+      (i) => (E(gate[i]) + 3 * u) * Math.abs(dOut[i] * gate[i] * sig(gate[i])));
+    // dGate = g up s h, h = 1 + x(1 - s): s off by E·s moves h by |x|·E·s; 1 - s, x(1 - s) and + 1 round
+    // (2u(|x| + |h|) with s ≤ 1); three products and the CPU's rounding: 4u.
+    expectClose('swiglu dGate', await take(g, gbw.dGate), cpuData(wb.dGate), (i) => {
+      const x = gate[i], s = sig(x), h = 1 + x * (1 - s), gu = Math.abs(dOut[i] * up[i]);
+      return gu * s * (E(x) * (Math.abs(h) + Math.abs(x)) + 2 * u * (Math.abs(x) + Math.abs(h))) + 4 * u * gu * s * Math.abs(h);
+    });
+  });
+
   it('adamwStep updates p, m, v in place like the CPU', async () => {
     const g = gb();
     const n = 300;

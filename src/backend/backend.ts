@@ -150,6 +150,10 @@ export interface Backend {
    * that angle (the backward).
    */
   rope(x: Storage, B: number, T: number, H: number, Dh: number, positions: Storage, theta: number, inverse: boolean): Storage;
+  /** SwiGLU's gate (src/ops/swiglu.ts): out = silu(gate) ⊙ up, same lengths, silu rounded to the dtype first. */
+  swiglu(gate: Storage, up: Storage): Storage;
+  /** Its gradients for the output gradient g: dUp = g·silu(gate), dGate = g·up·s(1 + gate(1 - s)), s = sigmoid(gate). */
+  swigluBackward(g: Storage, gate: Storage, up: Storage): { dGate: Storage; dUp: Storage };
   /**
    * Fused attention with a per-query key range mask (see src/ops/attention.ts for layouts):
    * q [B, Tq, Hq, D], k/v [B, Tk, Hkv, D], kvStart/kvEnd int32 [B, Tq]; returns out [B, Tq, Hq, D] and

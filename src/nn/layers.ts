@@ -76,6 +76,6 @@ export class SwiGLU extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return this.down_proj.forward(ops.mul(ops.silu(this.gate_proj.forward(x)), this.up_proj.forward(x)));
+    return this.down_proj.forward(ops.swiglu(this.gate_proj.forward(x), this.up_proj.forward(x)));
   }
 }

@@ -19,6 +19,7 @@ export * from './indexing.js';
 export * from './loss.js';
 export * from './norm.js';
 export * from './rope.js';
+export * from './swiglu.js';    // SwiGLU's gate silu(a) ⊙ b, fused (its own backward)
 export * from './attention.js';
 export * from './device.js';
 

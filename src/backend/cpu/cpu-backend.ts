@@ -26,6 +26,7 @@ import * as movement from './kernels/movement.js';
 import * as reduce from './kernels/reduce.js';
 import { rmsNorm, rmsNormBackward } from './kernels/rms-norm.js';
 import { rope } from './kernels/rope.js';
+import { swiglu, swigluBackward } from './kernels/swiglu.js';
 import * as rows from './kernels/rows.js';
 import { logSoftmaxLast, softmaxLast } from './kernels/softmax.js';
 import { matmulBatchedAuto } from './kernels/wasm/matmul-dispatch.js';
@@ -226,7 +227,7 @@ export const cpuBackend: Backend = {
     return wrap(out);
   },
 
-  // ---- fused layers (kernels/rms-norm.ts, kernels/rope.ts, kernels/attention*.ts) ----
+  // ---- fused layers (kernels/rms-norm.ts, kernels/rope.ts, kernels/swiglu.ts, kernels/attention*.ts) ----
   rmsNorm(x, w, rowCount, D, eps) {
     const y = floatLike(x, rowCount * D), rstd = floatLike(x, rowCount);
     rmsNorm(farr(x), farr(w), rowCount, D, eps, y, rstd);
@@ -241,6 +242,16 @@ export const cpuBackend: Backend = {
     const out = floatLike(x, x.length);
     rope(farr(x), B, T, H, Dh, iarr(pos), theta, inverse, x.dtype === 'float32', out);
     return wrap(out);
+  },
+  swiglu(gate, up) {
+    const out = floatLike(gate, gate.length);
+    swiglu(farr(gate), farr(up), out);
+    return wrap(out);
+  },
+  swigluBackward(g, gate, up) {
+    const dGate = floatLike(gate, gate.length), dUp = floatLike(up, up.length);
+    swigluBackward(farr(g), farr(gate), farr(up), dGate, dUp);
+    return { dGate: wrap(dGate), dUp: wrap(dUp) };
   },
   attention(q, k, v, start, end, dims: AttentionDims) {
     const out = floatLike(q, dims.B * dims.Tq * dims.Hq * dims.D);

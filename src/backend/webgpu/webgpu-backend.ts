@@ -31,6 +31,8 @@ import { ROWS_WGSL } from './kernels/rows.wgsl.js';
 import { SEGMENT_MAX_MODES, SEGMENT_MAX_WGSL } from './kernels/segment-max.wgsl.js';
 import { RMSNORM_MODES, RMSNORM_WGSL } from './kernels/rmsnorm.wgsl.js';
 import { ROPE_WGSL } from './kernels/rope.wgsl.js';
+import { SWIGLU_WGSL } from './kernels/swiglu.wgsl.js';
+import { SWIGLU_BACKWARD_WGSL } from './kernels/swiglu-backward.wgsl.js';
 import { ADAMW_WGSL } from './kernels/adamw.wgsl.js';
 import { HALF_FORMATS } from './kernels/half-decode.wgsl.js';
 import { MATMUL_HALF_WGSL } from './kernels/matmul-half.wgsl.js';
@@ -457,6 +459,25 @@ export class WebGpuBackend implements Backend {
     this.run('rope', ROPE_WGSL, { INVERSE: inverse ? 1 : 0 }, [this.f32(x, 'rope'), this.i32(positions, 'rope'), omegaS.buffer, out.buffer], u, grid1d(B * T * H * half));
     this.dispose(omegaS);
     return out;
+  }
+
+  swiglu(gate: Storage, up: Storage): Storage {
+    const op = 'swiglu';
+    const n = gate.length;
+    if (up.length !== n) throw new Error(`webgpu swiglu: gate has ${n} elements, up ${up.length}`);
+    const out = this.alloc(n, 'float32', op);
+    this.run(op, SWIGLU_WGSL, undefined, [this.f32(gate, op), this.f32(up, op), out.buffer], new Uniforms().u32(n), grid1d(n));
+    return out;
+  }
+
+  swigluBackward(g: Storage, gate: Storage, up: Storage): { dGate: Storage; dUp: Storage } {
+    const op = 'swigluBackward';
+    const n = gate.length;
+    if (up.length !== n || g.length !== n) throw new Error(`webgpu swigluBackward: g, gate and up have ${g.length}, ${n} and ${up.length} elements`);
+    const dGate = this.alloc(n, 'float32', op), dUp = this.alloc(n, 'float32', op);
+    this.run(op, SWIGLU_BACKWARD_WGSL, undefined, [this.f32(g, op), this.f32(gate, op), this.f32(up, op), dGate.buffer, dUp.buffer],
+      new Uniforms().u32(n), grid1d(n));
+    return { dGate, dUp };
   }
 
   attention(q: Storage, k: Storage, v: Storage, kvStart: Storage, kvEnd: Storage, dims: AttentionDims): { out: Storage; lse: Storage } {

@@ -40,6 +40,7 @@ import {
 } from './wasm/attention-wasm.js';
 import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
 import { wasmMatmulRowsBf16Units } from './wasm/matmul-rows-bf16.js';
+import { wasmSwigluUnits } from './swiglu.js';
 import { kernelModuleBytes } from './wasm/module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './wasm/simd-features.js';
 import type { KernelWorker, WorkerHost } from './worker-host.js';
@@ -51,13 +52,13 @@ function workerKernels(): string {
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
     attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
     wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
-    wasmMatmulRowsBf16Units,
+    wasmMatmulRowsBf16Units, wasmSwigluUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\nconst QUERY_ROWS_MAX = ${QUERY_ROWS_MAX};\n`;
 }
 
 /** Jobs a worker can run: each receives (arrays by name, numeric/boolean params) and claims chunks of units. */
 const JOBS = ['matmul', 'matmulWasm', 'attentionForward', 'attentionBackward', 'attentionForwardWasm',
-  'attentionBackwardWasm', 'matmulRowsBf16'] as const;
+  'attentionBackwardWasm', 'matmulRowsBf16', 'swiglu'] as const;
 export type JobName = (typeof JOBS)[number];
 
 // Shared control block layout (Int32 slots).
@@ -110,6 +111,8 @@ onMessage((m) => {
         unitStart, unitEnd, null, bState);
     } else if (m.job === 'matmulRowsBf16') {
       ${wasmMatmulRowsBf16Units.name}(kernels(), x.a, x.w, x.out, p.rows, p.K, p.N, unitStart, unitEnd);
+    } else if (m.job === 'swiglu') {
+      ${wasmSwigluUnits.name}(kernels(), x, p.n, p.backward, p.unit, unitStart, unitEnd);
     } else if (m.job === 'attentionForward') {
       ${attentionForwardUnits.name}(x.q, x.k, x.v, x.kvStart, x.kvEnd, p, x.out, x.lse, unitStart, unitEnd);
     } else if (m.job === 'attentionForwardWasm') {

@@ -5,6 +5,7 @@
 //   wgslMainPerThread(index, wg)  the entry point of a one-thread-per-element kernel, up to its thread index
 //   wgslMainPerGroup(index, wg)   the entry point of a one-workgroup-per-row kernel, up to its row index
 //   wgslStridedOffsets(index, offsets)  an element's offsets in strided operands (broadcasts, movement ops)
+//   WGSL_SIGMOID                  `fn sigmoid(x: f32) -> f32`, never exp of a large positive number
 //
 // Conventions every kernel follows (new kernels too):
 //   - a kernel's choice of operation is an `override` constant (OP, MODE, SCATTER, ...), so each choice
@@ -15,6 +16,14 @@
 //     storage buffers in the order the host passes them;
 //   - 1-D launches are folded into a 2-D grid of workgroups (dispatch.ts, at most 65535 per dimension):
 //     the linear workgroup index is wid.y * nwg.x + wid.x.
+
+/** WGSL: sigmoid(x) = 1 / (1 + e^-x) for x ≥ 0 and e^x / (1 + e^x) below, so exp never overflows. */
+export const WGSL_SIGMOID = /* wgsl */ `
+fn sigmoid(x: f32) -> f32 {
+  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
+  let e = exp(x);
+  return e / (1.0 + e);
+}`;
 
 /** Threads per workgroup of the one-thread-per-element kernels; the host launches ceil(n / 256) groups. */
 export const THREADS_PER_GROUP = 256;

@@ -8,7 +8,7 @@
 // bases with integer exponents (WGSL's pow is undefined for x < 0).
 
 import type { UnaryOp } from '../../backend.js';
-import { wgslCodes, wgslMainPerThread } from './templates.js';
+import { WGSL_SIGMOID, wgslCodes, wgslMainPerThread } from './templates.js';
 
 /** The code of each op for the `OP` override (the host passes `{ OP: UNARY_CODES[op] }`; the WGSL says OP_EXP). */
 export const UNARY_CODES: Readonly<Record<UnaryOp | 'affine' | 'powScalar', number>> = {
@@ -26,11 +26,7 @@ struct Params { n: u32, a: f32, b: f32, infBits: u32 }
 @group(0) @binding(1) var<storage, read> X: array<f32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<f32>;
 
-fn sigmoid(x: f32) -> f32 {
-  if (x >= 0.0) { return 1.0 / (1.0 + exp(-x)); }
-  let e = exp(x);
-  return e / (1.0 + e);
-}
+${WGSL_SIGMOID}
 
 // Math.pow semantics for the cases a model meets (integer and real exponents, zero and negative bases).
 fn powReal(x: f32, y: f32) -> f32 {

@@ -4,6 +4,8 @@
 // sigmoidRows(src, dst, n): dst[i] = 1 / (1 + exp(-src[i]))       (in float64, two lanes at a time: rounded once,
 // siluRows(src, dst, n):    dst[i] = src[i] / (1 + exp(-src[i]))    as the JS loop rounds; a float32 version broke
 //                                                                   the 1e-5 entropy golden against HF)
+// binaryRows_<op>(a, b, dst, n): dst[i] = a[i] op b[i]   (op = add, sub, mul, div; n a multiple of 8; float32
+//                                                          lanes, which round exactly as the float64 JS loop does)
 // for i < n (n a multiple of 4; byte pointers), with the inline exps of exp-simd.ts. The accuracy of that exp
 // against Math.exp is checked by spec/backend/cpu/wasm-attention.spec.ts (the attention row functions use the
 // same emitter); elementwise-wasm.ts calls these for float32 tensors.
@@ -43,5 +45,35 @@ export function buildUnaryRows(level: WasmSimdLevel, op: WasmUnaryOp): CodeBuild
     }
   }
   f.localGet(i).i32Const(4).i32Add().localSet(i).br(0).end().end();
+  return f;
+}
+
+export const BINARY_ROWS_PARAMS = [ValType.i32, ValType.i32, ValType.i32, ValType.i32];
+
+/** The same-shape binary ops with a wasm version. */
+export type WasmBinaryOp = 'add' | 'sub' | 'mul' | 'div';
+export const WASM_BINARY_OPS: readonly WasmBinaryOp[] = ['add', 'sub', 'mul', 'div'];
+
+/**
+ * Builds `binaryRows_<op>(a, b, dst, n)`: dst[i] = a[i] op b[i], eight floats (two f32x4) per iteration.
+ * Same bits as the JS loop, which computes in float64 and rounds once: for +, -, × and ÷ of two float32 values
+ * the float64 result rounded to float32 equals the correctly rounded float32 operation, because float64 carries
+ * more than 2·24 + 2 bits (the double-rounding theorem), and f32x4 operations are correctly rounded IEEE ones.
+ */
+export function buildBinaryRows(op: WasmBinaryOp): CodeBuilder {
+  const f = new CodeBuilder(BINARY_ROWS_PARAMS.length);
+  const a = 0, b = 1, dst = 2, n = 3;
+  const i = f.local(ValType.i32);
+  const apply = (): CodeBuilder => (op === 'add' ? f.f32x4Add() : op === 'sub' ? f.f32x4Sub() : op === 'mul' ? f.f32x4Mul() : f.f32x4Div());
+  f.i32Const(0).localSet(i);
+  f.block().loop().localGet(i).localGet(n).i32GeU().brIf(1);
+  for (const offset of [0, 16]) {
+    f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add();
+    f.localGet(a).localGet(i).i32Const(4).i32Mul().i32Add().v128Load(offset);
+    f.localGet(b).localGet(i).i32Const(4).i32Mul().i32Add().v128Load(offset);
+    apply();
+    f.v128Store(offset);
+  }
+  f.localGet(i).i32Const(8).i32Add().localSet(i).br(0).end().end();
   return f;
 }

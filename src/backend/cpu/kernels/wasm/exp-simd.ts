@@ -54,17 +54,32 @@ export function emitExp(f: CodeBuilder, level: WasmSimdLevel, x: number, out: nu
  * [-700, 700] (no overflow; 2^n as the bits (n + 1023) << 52).
  */
 export function emitExp64(f: CodeBuilder, x: number, out: number, t: ExpLocals): void {
-  f.localGet(x).v128ConstF64(-700).f64x2Max().v128ConstF64(700).f64x2Min().localSet(t.r);
-  f.localGet(t.r).v128ConstF64(Math.LOG2E).f64x2Mul().f64x2Nearest().localSet(t.n);
-  f.localGet(t.r).localGet(t.n).v128ConstF64(6.93147180369123816490e-01).f64x2Mul().f64x2Sub()
-    .localGet(t.n).v128ConstF64(1.90821492927058770002e-10).f64x2Mul().f64x2Sub().localSet(t.r);
+  emitExp64Interleaved(f, [{ x, out, t }]);
+}
+
+/**
+ * emitExp64 for several independent vectors at once, each step emitted for all of them before the next: a single
+ * exp is a chain of ~25 dependent float64 operations, so one at a time the CPU waits on latencies; interleaved,
+ * the chains overlap. Every vector goes through the same operations as in emitExp64 (same bits).
+ */
+export function emitExp64Interleaved(f: CodeBuilder, vs: { x: number; out: number; t: ExpLocals }[]): void {
+  for (const { x, t } of vs) f.localGet(x).v128ConstF64(-700).f64x2Max().v128ConstF64(700).f64x2Min().localSet(t.r);
+  for (const { t } of vs) f.localGet(t.r).v128ConstF64(Math.LOG2E).f64x2Mul().f64x2Nearest().localSet(t.n);
+  for (const { t } of vs) {
+    f.localGet(t.r).localGet(t.n).v128ConstF64(6.93147180369123816490e-01).f64x2Mul().f64x2Sub()
+      .localGet(t.n).v128ConstF64(1.90821492927058770002e-10).f64x2Mul().f64x2Sub().localSet(t.r);
+  }
   // Horner: p = 1/10!; p = p·r + 1/k! for k = 9 .. 0
   let fact = 1;
   const inv: number[] = [];
   for (let k = 0; k <= 10; k++) { if (k > 0) fact *= k; inv.push(1 / fact); }
-  f.v128ConstF64(inv[10]).localSet(t.p);
-  for (let k = 9; k >= 0; k--) f.localGet(t.p).localGet(t.r).f64x2Mul().v128ConstF64(inv[k]).f64x2Add().localSet(t.p);
+  for (const { t } of vs) f.v128ConstF64(inv[10]).localSet(t.p);
+  for (let k = 9; k >= 0; k--) {
+    for (const { t } of vs) f.localGet(t.p).localGet(t.r).f64x2Mul().v128ConstF64(inv[k]).f64x2Add().localSet(t.p);
+  }
   // out = p · 2^n
-  f.localGet(t.p).localGet(t.n).i32x4TruncSatF64x2SZero().i64x2ExtendLowI32x4S().v128ConstI64(1023).i64x2Add()
-    .i32Const(52).i64x2Shl().f64x2Mul().localSet(out);
+  for (const { out, t } of vs) {
+    f.localGet(t.p).localGet(t.n).i32x4TruncSatF64x2SZero().i64x2ExtendLowI32x4S().v128ConstI64(1023).i64x2Add()
+      .i32Const(52).i64x2Shl().f64x2Mul().localSet(out);
+  }
 }

@@ -1,17 +1,18 @@
 // The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts) and its one-row
 // versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight), the attention
-// row functions (attention-module.ts), attention's one-query path (attention-query-module.ts) and the
-// elementwise functions (elementwise-module.ts), sharing one exported memory, built for the SIMD level that
-// simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
+// row functions (attention-module.ts), attention's one-query path (attention-query-module.ts), the
+// elementwise functions (elementwise-module.ts) and SwiGLU's gate (swiglu-module.ts), sharing one exported
+// memory, built for the SIMD level that simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
 // per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
 
 import { encodeModule } from './encoder.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
 import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } from './attention-query-module.js';
-import { EXP_ROWS_PARAMS, buildUnaryRows } from './elementwise-module.js';
+import { BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildUnaryRows } from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-module.js';
 import { MATMUL_ROW_BF16_PARAMS, buildMatmulRowBf16Kernel } from './matmul-row-bf16-module.js';
+import { SWIGLU_BACKWARD_ROWS_PARAMS, SWIGLU_ROWS_PARAMS, buildSwigluBackwardRows, buildSwigluRows } from './swiglu-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
 /** The module's exports (see matmul-module.ts and attention-module.ts for each function's contract). */
@@ -37,6 +38,14 @@ export interface KernelInstance {
   expRows: (src: number, dst: number, n: number) => void;
   sigmoidRows: (src: number, dst: number, n: number) => void;
   siluRows: (src: number, dst: number, n: number) => void;
+  /** dst[i] = a[i] op b[i], n a multiple of 8 (elementwise-module.ts) */
+  binaryRows_add: (a: number, b: number, dst: number, n: number) => void;
+  binaryRows_sub: (a: number, b: number, dst: number, n: number) => void;
+  binaryRows_mul: (a: number, b: number, dst: number, n: number) => void;
+  binaryRows_div: (a: number, b: number, dst: number, n: number) => void;
+  /** SwiGLU's gate and its backward, n a multiple of 8 (swiglu-module.ts) */
+  swigluRows: (gate: number, up: number, out: number, n: number) => void;
+  swigluBackwardRows: (g: number, gate: number, up: number, dGate: number, dUp: number, n: number) => void;
 }
 
 const bytesByLevel = new Map<WasmSimdLevel, Uint8Array<ArrayBuffer>>();
@@ -57,6 +66,9 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp') },
       { name: 'sigmoidRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'sigmoid') },
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
+      { name: 'swigluRows', params: SWIGLU_ROWS_PARAMS, code: buildSwigluRows() },
+      { name: 'swigluBackwardRows', params: SWIGLU_BACKWARD_ROWS_PARAMS, code: buildSwigluBackwardRows() },
+      ...WASM_BINARY_OPS.map((op) => ({ name: `binaryRows_${op}`, params: BINARY_ROWS_PARAMS, code: buildBinaryRows(op) })),
     ], 1);
     bytesByLevel.set(level, bytes);
   }
