@@ -83,9 +83,11 @@ describe('wasm encoder', () => {
     const bytes = kernelModuleBytes('simd');
     expect(WebAssembly.validate(bytes)).toBe(true);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
-    expect(exports.sort()).toEqual(['function:expRows', 'function:gradRows', 'function:kernel', 'function:kernelRow',
-      'function:kernelRowBf16', 'function:kernelRowsA', 'function:rowScores', 'function:rowValues', 'function:sigmoidRows', 'function:siluRows',
-      'function:softmaxRows', 'memory:memory']);
+    expect(exports.sort()).toEqual(['function:adamwRows', 'function:binaryRows_add', 'function:binaryRows_div',
+      'function:binaryRows_mul', 'function:binaryRows_sub', 'function:expRows', 'function:gradRows', 'function:kernel',
+      'function:kernelRow', 'function:kernelRowBf16', 'function:kernelRowsA', 'function:rowScores', 'function:rowValues',
+      'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'function:swigluBackwardRows', 'function:swigluRows',
+      'memory:memory']);
   });
 });
 

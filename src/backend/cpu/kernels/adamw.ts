@@ -1,8 +1,13 @@
 // The AdamW update (Loshchilov & Hutter 2019, Algorithm 2) in place, and the sum of squares used by the global
-// gradient-norm clip.
+// gradient-norm clip. Large float32 updates run on the wasm kernel (same bits as the JS loop, ~5x faster).
 
 import type { AdamWHyper } from '../../backend.js';
 import type { FloatArray } from '../../../tensor/dtype.js';
+import { wasmKernels, wasmKernelsActive, type KernelInstance } from './wasm/module.js';
+
+/** Parameters per chunk through wasm memory (4 arrays of 64 KiB), and below which the JS loop is faster. */
+const ADAMW_CHUNK = 1 << 14;
+const ADAMW_WASM_MIN = 4096;
 
 /**
  * One AdamW step on parameters p with gradient g and moments m, v (all updated in place except g):
@@ -10,6 +15,16 @@ import type { FloatArray } from '../../../tensor/dtype.js';
  *   p ← p - lr · m̂ / (√v̂ + eps),  m̂ = m / (1 - β1^t),  v̂ = v / (1 - β2^t)
  */
 export function adamwStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, h: AdamWHyper): void {
+  if (p.length >= ADAMW_WASM_MIN && p instanceof Float32Array && g instanceof Float32Array && m instanceof Float32Array
+    && v instanceof Float32Array && wasmKernelsActive()) {
+    adamwStepWasm(wasmKernels()!, p, g, m, v, h);
+    return;
+  }
+  adamwStepReference(p, g, m, v, h);
+}
+
+/** adamwStep as plain float64 JS (rounded on each store): the readable version, and the float64 path. */
+export function adamwStepReference(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatArray, h: AdamWHyper): void {
   const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
   const decay = 1 - h.lr * h.weightDecay;
   // hyper-parameters in locals: property loads of `h` inside the loop are not hoisted by V8
@@ -21,6 +36,33 @@ export function adamwStep(p: FloatArray, g: FloatArray, m: FloatArray, v: FloatA
     v[i] = beta2 * v[i] + (1 - beta2) * gi * gi;          // second moment
     const mhat = m[i] / bc1, vhat = v[i] / bc2;           // bias correction (moments as stored, rounded)
     p[i] = pi - (lr * mhat) / (Math.sqrt(vhat) + eps);    // eps outside the square root
+  }
+}
+
+/**
+ * adamwStep for float32 arrays on the wasm kernel (wasm/adamw-module.ts: the same float64 operations in the same
+ * order, so the same bits), streamed through wasm memory a chunk at a time.
+ */
+export function adamwStepWasm(wasm: KernelInstance, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
+  h: AdamWHyper): void {
+  const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
+  const decay = 1 - h.lr * h.weightDecay;
+  const C = ADAMW_CHUNK;
+  const need = 16 * C; // wasm memory: a chunk of p | g | m | v
+  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer);
+  for (let i = 0; i < p.length; i += C) {
+    const n = Math.min(C, p.length - i);
+    mem.set(p.subarray(i, i + n), 0);
+    mem.set(g.subarray(i, i + n), C);
+    mem.set(m.subarray(i, i + n), 2 * C);
+    mem.set(v.subarray(i, i + n), 3 * C);
+    // lanes past n update stale floats, which are not copied back
+    wasm.adamwRows(0, 4 * C, 8 * C, 12 * C, (n + 3) & ~3, h.gradScale, decay, h.beta1, 1 - h.beta1, h.beta2, 1 - h.beta2,
+      bc1, bc2, h.lr, h.eps);
+    p.set(mem.subarray(0, n), i);
+    m.set(mem.subarray(2 * C, 2 * C + n), i);
+    v.set(mem.subarray(3 * C, 3 * C + n), i);
   }
 }
 

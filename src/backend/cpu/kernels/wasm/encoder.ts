@@ -87,6 +87,7 @@ export const SimdOp = {
   i8x16_shuffle: 0x0d,
   i32x4_splat: 0x11,
   f32x4_splat: 0x13,
+  f64x2_splat: 0x14,
   f32x4_extract_lane: 0x1f,
   v128_load16_lane: 0x55,
   v128_load32_lane: 0x56,
@@ -115,6 +116,7 @@ export const SimdOp = {
   i64x2_extend_low_i32x4_s: 0xc7,
   i64x2_shl: 0xcb,
   i64x2_add: 0xce,
+  f64x2_sqrt: 0xef,
   f64x2_add: 0xf0,
   f64x2_sub: 0xf1,
   f64x2_mul: 0xf2,
@@ -225,6 +227,7 @@ export class CodeBuilder {
   }
   i32x4Splat(): this { return this.simd(SimdOp.i32x4_splat); }
   f32x4Splat(): this { return this.simd(SimdOp.f32x4_splat); }
+  f64x2Splat(): this { return this.simd(SimdOp.f64x2_splat); }
   f32x4ExtractLane(lane: number): this { this.simd(SimdOp.f32x4_extract_lane); this.bytes.push(lane); return this; }
   i32x4LtS(): this { return this.simd(SimdOp.i32x4_lt_s); }
   i32x4GeS(): this { return this.simd(SimdOp.i32x4_ge_s); }
@@ -269,6 +272,7 @@ export class CodeBuilder {
   i64x2ExtendLowI32x4S(): this { return this.simd(SimdOp.i64x2_extend_low_i32x4_s); }
   i64x2Shl(): this { return this.simd(SimdOp.i64x2_shl); }
   i64x2Add(): this { return this.simd(SimdOp.i64x2_add); }
+  f64x2Sqrt(): this { return this.simd(SimdOp.f64x2_sqrt); }
   f64x2Add(): this { return this.simd(SimdOp.f64x2_add); }
   f64x2Sub(): this { return this.simd(SimdOp.f64x2_sub); }
   f64x2Mul(): this { return this.simd(SimdOp.f64x2_mul); }

@@ -1,11 +1,12 @@
 // The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts) and its one-row
 // versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight), the attention
 // row functions (attention-module.ts), attention's one-query path (attention-query-module.ts), the
-// elementwise functions (elementwise-module.ts) and SwiGLU's gate (swiglu-module.ts), sharing one exported
-// memory, built for the SIMD level that simd-features.ts detected. Every thread instantiates the same bytes (its own memory); bytes are built once
-// per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
+// elementwise functions (elementwise-module.ts), SwiGLU's gate (swiglu-module.ts) and the AdamW update
+// (adamw-module.ts), sharing one exported memory, built for the SIMD level that simd-features.ts detected.
+// Every thread instantiates the same bytes (its own memory); bytes are built once per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
 
 import { encodeModule } from './encoder.js';
+import { ADAMW_ROWS_PARAMS, buildAdamwRows } from './adamw-module.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
 import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } from './attention-query-module.js';
 import { BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildUnaryRows } from './elementwise-module.js';
@@ -46,6 +47,9 @@ export interface KernelInstance {
   /** SwiGLU's gate and its backward, n a multiple of 8 (swiglu-module.ts) */
   swigluRows: (gate: number, up: number, out: number, n: number) => void;
   swigluBackwardRows: (g: number, gate: number, up: number, dGate: number, dUp: number, n: number) => void;
+  /** The AdamW update in place, n a multiple of 4 (adamw-module.ts) */
+  adamwRows: (p: number, g: number, m: number, v: number, n: number, gradScale: number, decay: number, beta1: number,
+    oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc1: number, bc2: number, lr: number, eps: number) => void;
 }
 
 const bytesByLevel = new Map<WasmSimdLevel, Uint8Array<ArrayBuffer>>();
@@ -68,6 +72,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
       { name: 'swigluRows', params: SWIGLU_ROWS_PARAMS, code: buildSwigluRows() },
       { name: 'swigluBackwardRows', params: SWIGLU_BACKWARD_ROWS_PARAMS, code: buildSwigluBackwardRows() },
+      { name: 'adamwRows', params: ADAMW_ROWS_PARAMS, code: buildAdamwRows() },
       ...WASM_BINARY_OPS.map((op) => ({ name: `binaryRows_${op}`, params: BINARY_ROWS_PARAMS, code: buildBinaryRows(op) })),
     ], 1);
     bytesByLevel.set(level, bytes);
