@@ -16,7 +16,7 @@ import { kernelModuleBytes } from '../../../src/backend/cpu/kernels/wasm/module.
 import {
   matmulBatchedWasm, matmulWasm, wasmMatmulInstance, wasmMatmulSupported,
 } from '../../../src/backend/cpu/kernels/wasm/matmul-wasm.js';
-import { packA, packB, wasmMatmulUnits } from '../../../src/backend/cpu/kernels/wasm/matmul-units.js';
+import { packA, packAWasm, packB, packBWasm, wasmMatmulUnits } from '../../../src/backend/cpu/kernels/wasm/matmul-units.js';
 import { matmulHalfWeight } from '../../../src/backend/cpu/half-weights.js';
 import { float32ToHalf, halfToFloat32 } from '../../../src/tensor/half.js';
 import { enableRelaxedSimd } from '../../../src/backend/cpu/kernels/wasm/node-flags.js';
@@ -85,7 +85,8 @@ describe('wasm encoder', () => {
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
     expect(exports.sort()).toEqual(['function:adamwRows', 'function:binaryRows_add', 'function:binaryRows_div',
       'function:binaryRows_mul', 'function:binaryRows_sub', 'function:expRows', 'function:gradRows', 'function:kernel',
-      'function:kernelRow', 'function:kernelRowBf16', 'function:kernelRowsA', 'function:rowScores', 'function:rowValues',
+      'function:kernelRow', 'function:kernelRowBf16', 'function:kernelRowsA', 'function:packPanels4', 'function:packPanels8',
+      'function:packPanelsT8', 'function:rowScores', 'function:rowValues',
       'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'function:swigluBackwardRows', 'function:swigluRows',
       'memory:memory']);
   });
@@ -150,6 +151,31 @@ describe('matmulBatchedWasm (f32x4 4x8 kernel) vs float64 reference', () => {
     }
   });
 
+  it('packAWasm and packBWasm write the floats of packA and packB (ragged panels, both layouts of B)', () => {
+    const inst = wasmMatmulInstance()!;
+    fc.assert(fc.property(fc.integer({ min: 1, max: 70 }), fc.integer({ min: 1, max: 45 }), fc.integer({ min: 1, max: 45 }),
+      fc.boolean(), fc.integer({ min: 1, max: 1 << 30 }), (K, M, N, transB, seed) => {
+        const a = randomF32(K * M, seed), b = randomF32(K * N, seed + 1); // aᵀ [K, M]; B [K, N] or [N, K]
+        const rowBlocks = Math.ceil(M / 4), panels = Math.ceil(N / 8);
+        const apFloats = rowBlocks * 4 * K, bpFloats = panels * 8 * K;
+        // wasm memory: [packed A | packed B | raw aᵀ | raw B], packed parts pre-filled with garbage
+        const need = 4 * (apFloats + bpFloats + K * M + K * N);
+        if (inst.memory.buffer.byteLength < need) inst.memory.grow(Math.ceil((need - inst.memory.buffer.byteLength) / 65536));
+        const mem = new Float32Array(inst.memory.buffer);
+        mem.fill(NaN, 0, apFloats + bpFloats);
+        const rawA = apFloats + bpFloats;
+        mem.set(a, rawA);
+        const blockStart = rowBlocks > 1 ? 1 : 0; // a block range that need not start at 0
+        packAWasm(inst, mem, rawA, M, K, blockStart, rowBlocks, 0);
+        packBWasm(inst, b, 0, K, N, transB, mem, apFloats, rawA + K * M);
+        const wantA = new Float32Array(apFloats).fill(NaN), wantB = new Float32Array(bpFloats).fill(NaN);
+        packA(a, 0, M, K, true, blockStart, rowBlocks, wantA, 0);
+        packB(b, 0, K, N, transB, wantB, 0);
+        expect(mem.slice(0, (rowBlocks - blockStart) * 4 * K)).toEqual(wantA.subarray(0, (rowBlocks - blockStart) * 4 * K));
+        expect(mem.slice(apFloats, apFloats + bpFloats)).toEqual(wantB);
+      }), { numRuns: 60 });
+  });
+
   it('any split of the work units gives the same bits (thread-ready), also from the functions\' source text', () => {
     const inst = wasmMatmulInstance()!;
     const batch = 3, M = 14, K = 33, N = 21, R = Math.ceil(M / 4); // 3 items × 4 row blocks = 12 units
@@ -157,14 +183,18 @@ describe('matmulBatchedWasm (f32x4 4x8 kernel) vs float64 reference', () => {
     const whole = new Float32Array(batch * M * N);
     matmulBatchedWasm(a, b, whole, batch, M, K, N, true, false, M * K, 0);
     // The three functions rebuilt from their text in a fresh scope, as a worker thread would (self-contained).
-    const rebuilt = new Function(`${packA}\n${packB}\n${wasmMatmulUnits}\nreturn wasmMatmulUnits;`)() as
+    const rebuilt = new Function(`${packA}\n${packB}\n${packAWasm}\n${packBWasm}\n${wasmMatmulUnits}\nreturn wasmMatmulUnits;`)() as
       typeof wasmMatmulUnits;
     for (const units of [rebuilt, wasmMatmulUnits]) {
-      const split = new Float32Array(batch * M * N).fill(NaN);
-      for (const [s, e] of [[0, 1], [1, 6], [6, 7], [7, batch * R]]) {
-        units(inst, a, b, split, M, K, N, true, false, M * K, 0, s, e);
+      for (const shared of [false, true]) {
+        // with a state shared by the calls (as a worker's chunks share one), each aᵀ is copied once
+        const bState = shared ? { item: -1, aItem: -1 } : null;
+        const split = new Float32Array(batch * M * N).fill(NaN);
+        for (const [s, e] of [[0, 1], [1, 6], [6, 7], [7, batch * R]]) {
+          units(inst, a, b, split, M, K, N, true, false, M * K, 0, s, e, null, bState);
+        }
+        expect(split).toEqual(whole);
       }
-      expect(split).toEqual(whole);
     }
   });
 

@@ -38,7 +38,7 @@ import {
   QUERY_ROWS_MAX, packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
   wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits,
 } from './wasm/attention-wasm.js';
-import { packA, packB, wasmMatmulUnits } from './wasm/matmul-units.js';
+import { packA, packAWasm, packB, packBWasm, wasmMatmulUnits } from './wasm/matmul-units.js';
 import { wasmMatmulRowsBf16Units } from './wasm/matmul-rows-bf16.js';
 import { wasmSwigluUnits } from './swiglu.js';
 import { kernelModuleBytes } from './wasm/module.js';
@@ -50,7 +50,7 @@ function workerKernels(): string {
   return [
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
-    attentionBackwardUnits, packA, packB, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
+    attentionBackwardUnits, packA, packB, packAWasm, packBWasm, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
     wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
     wasmMatmulRowsBf16Units, wasmSwigluUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\nconst QUERY_ROWS_MAX = ${QUERY_ROWS_MAX};\n`;
@@ -94,7 +94,7 @@ onMessage((m) => {
     for (const name in m.arrays) x[name] = view(m.arrays[name]);
     const p = m.params;
     if (!${JSON.stringify(JOBS)}.includes(m.job)) throw new Error('unknown job ' + m.job); // before claiming any unit
-    const bState = { item: -1 }; // which batch item's B this worker's wasm memory holds, across this job's chunks
+    const bState = { item: -1, aItem: -1 }; // which batch item's B (and aᵀ) this worker's wasm memory holds, across this job's chunks
     // claim chunks of units until none is left (dynamic work splitting: a slower thread simply takes fewer)
     for (;;) {
     const unitStart = Atomics.add(ctrl, ${NEXT}, m.chunk);

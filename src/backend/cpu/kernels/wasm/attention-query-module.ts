@@ -19,7 +19,7 @@
 //   Tiling: eight dims per step, two f32x4 accumulators; for each key, two loads of its row, p_j broadcast.
 //   Reads v_jd up to D8 in every row: the caller leaves D8 - D readable floats after the last row.
 
-import { CodeBuilder, ValType } from './encoder.js';
+import { CodeBuilder, HI_HALVES, HI_PAIRS, LO_HALVES, LO_PAIRS, ValType } from './encoder.js';
 import { countedLoop, emitMadd } from './matmul-module.js';
 import type { WasmSimdLevel } from './simd-features.js';
 
@@ -27,10 +27,6 @@ const i32 = ValType.i32;
 export const ROW_SCORES_PARAMS = [i32, i32, i32, i32, i32, i32];
 export const ROW_VALUES_PARAMS = [i32, i32, i32, i32, i32, i32, i32];
 
-/** Byte lanes of i8x16.shuffle (float32 lanes of a: 0-3, of b: 4-7): [a0 b0 a1 b1], [a2 b2 a3 b3], [a0 a1 b0 b1], [a2 a3 b2 b3]. */
-const f32Lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
-const LO_PAIRS = f32Lanes(0, 4, 1, 5), HI_PAIRS = f32Lanes(2, 6, 3, 7);
-const LO_HALVES = f32Lanes(0, 1, 4, 5), HI_HALVES = f32Lanes(2, 3, 6, 7);
 
 export function buildRowScores(level: WasmSimdLevel): CodeBuilder {
   const f = new CodeBuilder(ROW_SCORES_PARAMS.length);

@@ -131,6 +131,15 @@ const SIMD_PREFIX = 0xfd;
 /** Block type "no result" (Wasm §5.4.1). */
 const BLOCK_EMPTY = 0x40;
 
+/** The byte lanes of i8x16.shuffle that pick float32 lanes `l` (a's lanes 0-3, b's 4-7). */
+export const f32Lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4 * x + 1, 4 * x + 2, 4 * x + 3]);
+/**
+ * The four shuffles of a 4×4 float32 transpose: [a0 b0 a1 b1], [a2 b2 a3 b3] interleave two rows; [a0 a1 b0 b1],
+ * [a2 a3 b2 b3] then join the halves of two interleaved pairs into columns.
+ */
+export const LO_PAIRS = f32Lanes(0, 4, 1, 5), HI_PAIRS = f32Lanes(2, 6, 3, 7);
+export const LO_HALVES = f32Lanes(0, 1, 4, 5), HI_HALVES = f32Lanes(2, 3, 6, 7);
+
 /** Builds one function body, one instruction per call. Locals are numbered params first, then declared locals. */
 export class CodeBuilder {
   readonly bytes: number[] = [];

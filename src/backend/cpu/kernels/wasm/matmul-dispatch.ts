@@ -56,7 +56,7 @@ export function matmulBatchedAuto(
     b: b.subarray(0, (batch - 1) * bBatchStride + K * N),
   };
   const outputs = { out: out.subarray(0, batch * M * N) };
-  const bState = { item: -1 }; // this thread packs each B once over the chunks it claims
+  const bState = { item: -1, aItem: -1 }; // this thread packs each B (and copies each aᵀ) once over its chunks
   runJob('matmulWasm', units, inputs, outputs, { M, K, N, transA, transB, aBatchStride, bBatchStride },
     (x, unitStart, unitEnd) => wasmMatmulUnits(wasm, x.a as Float32Array, x.b as Float32Array,
       x.out as Float32Array, M, K, N, transA, transB, aBatchStride, bBatchStride, unitStart, unitEnd, null, bState));

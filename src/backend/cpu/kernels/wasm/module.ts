@@ -1,5 +1,6 @@
-// The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts) and its one-row
-// versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight), the attention
+// The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts), its one-row
+// versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight) and its packing
+// (matmul-pack-module.ts), the attention
 // row functions (attention-module.ts), attention's one-query path (attention-query-module.ts), the
 // elementwise functions (elementwise-module.ts), SwiGLU's gate (swiglu-module.ts) and the AdamW update
 // (adamw-module.ts), sharing one exported memory, built for the SIMD level that simd-features.ts detected.
@@ -12,6 +13,7 @@ import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } 
 import { BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildUnaryRows } from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-module.js';
+import { PACK_PANELS_PARAMS, buildPackPanels, buildPackPanelsT8 } from './matmul-pack-module.js';
 import { MATMUL_ROW_BF16_PARAMS, buildMatmulRowBf16Kernel } from './matmul-row-bf16-module.js';
 import { SWIGLU_BACKWARD_ROWS_PARAMS, SWIGLU_ROWS_PARAMS, buildSwigluBackwardRows, buildSwigluRows } from './swiglu-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
@@ -47,6 +49,10 @@ export interface KernelInstance {
   /** SwiGLU's gate and its backward, n a multiple of 8 (swiglu-module.ts) */
   swigluRows: (gate: number, up: number, out: number, n: number) => void;
   swigluBackwardRows: (g: number, gate: number, up: number, dGate: number, dUp: number, n: number) => void;
+  /** matmul packing (matmul-pack-module.ts): full 4- or 8-float panels, or 8-float panels of a transposed operand */
+  packPanels4: (src: number, ld: number, dst: number, K: number, count: number) => void;
+  packPanels8: (src: number, ld: number, dst: number, K: number, count: number) => void;
+  packPanelsT8: (src: number, ld: number, dst: number, K: number, count: number) => void;
   /** The AdamW update in place, n a multiple of 4 (adamw-module.ts) */
   adamwRows: (p: number, g: number, m: number, v: number, n: number, gradScale: number, decay: number, beta1: number,
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc1: number, bc2: number, lr: number, eps: number) => void;
@@ -72,6 +78,9 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
       { name: 'swigluRows', params: SWIGLU_ROWS_PARAMS, code: buildSwigluRows() },
       { name: 'swigluBackwardRows', params: SWIGLU_BACKWARD_ROWS_PARAMS, code: buildSwigluBackwardRows() },
+      { name: 'packPanels4', params: PACK_PANELS_PARAMS, code: buildPackPanels(1) },
+      { name: 'packPanels8', params: PACK_PANELS_PARAMS, code: buildPackPanels(2) },
+      { name: 'packPanelsT8', params: PACK_PANELS_PARAMS, code: buildPackPanelsT8() },
       { name: 'adamwRows', params: ADAMW_ROWS_PARAMS, code: buildAdamwRows() },
       ...WASM_BINARY_OPS.map((op) => ({ name: `binaryRows_${op}`, params: BINARY_ROWS_PARAMS, code: buildBinaryRows(op) })),
     ], 1);
