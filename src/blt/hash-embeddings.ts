@@ -52,11 +52,19 @@ export class HashNgramEmbedding extends Module {
   }
 
   // [doc:hash-embed-sum]
-  /** Eq. 2: tokenEmbeds [B, n, dE] + Σ_m T_m rows (row ids [B, n] per table) -> [B, n, dE], added in table order as HF does. */
+  /**
+   * Eq. 2: tokenEmbeds [B, n, dE] + Σ_m T_m rows (row ids [B, n] per table) -> [B, n, dE].
+   * All tables' rows are one lookup, summed over the tables in float64 (rounded once) and then added to the byte
+   * embedding. HF adds the tables one by one in float32, so the two differ by a few float32 roundings. One lookup
+   * means one gradient for the fused table: F·G lookups would each give a dense [F·G·V, dE] gradient
+   * (12 MB for blt-small), to be summed.
+   */
   forward(tokenEmbeds: Tensor, rowIds: Int32Array[]): Tensor {
     const [B, n] = tokenEmbeds.shape;
-    let e = tokenEmbeds;
-    for (const ids of rowIds) e = ops.add(e, this.weight.lookup(ids, [B, n])); // [B, n, dE]
-    return e;
+    if (rowIds.length === 0) return tokenEmbeds;
+    const all = new Int32Array(rowIds.length * B * n); // [F·G, B, n]
+    rowIds.forEach((ids, m) => all.set(ids, m * B * n));
+    const rows = this.weight.lookup(all, [rowIds.length, B, n]); // [F·G, B, n, dE]
+    return ops.add(tokenEmbeds, ops.sum(rows, 0)); // [B, n, dE]
   }
 }
