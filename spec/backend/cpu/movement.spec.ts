@@ -3,7 +3,7 @@
 // short last axis walked two axes at a time, contiguous runs copied with set) must give the same elements.
 
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { describe, it } from 'vitest';
 import { stridedGather } from '../../../src/backend/cpu/kernels/movement.js';
 import { sizeOf } from '../../../src/tensor/shape.js';
 

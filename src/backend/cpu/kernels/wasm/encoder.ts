@@ -73,6 +73,7 @@ export const Op = {
   f32_add: 0x92,
   f32_div: 0x95,
   f32_max: 0x97,
+  f64_convert_i32_u: 0xb8,
   if: 0x04,
   else: 0x05,
   select: 0x1b,
@@ -185,6 +186,7 @@ export class CodeBuilder {
   f32Add(): this { this.bytes.push(Op.f32_add); return this; }
   f32Div(): this { this.bytes.push(Op.f32_div); return this; }
   f32Max(): this { this.bytes.push(Op.f32_max); return this; }
+  f64ConvertI32U(): this { this.bytes.push(Op.f64_convert_i32_u); return this; }
   /** if (no result) ... [else ...] end: pops an i32 condition. */
   if(): this { this.bytes.push(Op.if, BLOCK_EMPTY); return this; }
   else(): this { this.bytes.push(Op.else); return this; }

@@ -1,13 +1,17 @@
 // The one WebAssembly module of the CPU kernels: the matmul micro-kernel (matmul-module.ts), its one-row
 // versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight) and its packing
-// (matmul-pack-module.ts), the attention
-// row functions (attention-module.ts), attention's one-query path (attention-query-module.ts), the
-// elementwise functions (elementwise-module.ts), SwiGLU's gate (swiglu-module.ts) and the AdamW update
-// (adamw-module.ts), sharing one exported memory, built for the SIMD level that simd-features.ts detected.
-// Every thread instantiates the same bytes (its own memory); bytes are built once per level. Creating it uses only the WebAssembly API (no Node modules), so it works in a browser too.
+// (matmul-pack-module.ts), the attention row functions (attention-module.ts), attention's one-query path
+// (attention-query-module.ts), the elementwise functions (elementwise-module.ts), SwiGLU's gate
+// (swiglu-module.ts), RMSNorm (rms-norm-module.ts) and the AdamW update (adamw-module.ts), sharing one exported
+// memory, built for the SIMD level that simd-features.ts detected. Every thread instantiates the same bytes (its
+// own memory); bytes are built once per level. Creating it uses only the WebAssembly API (no Node modules), so it
+// works in a browser too.
 
 import { encodeModule } from './encoder.js';
 import { ADAMW_ROWS_PARAMS, buildAdamwRows } from './adamw-module.js';
+import {
+  RMS_NORM_BACKWARD_ROWS_PARAMS, RMS_NORM_ROWS_PARAMS, buildRmsNormBackwardRows, buildRmsNormRows,
+} from './rms-norm-module.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
 import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } from './attention-query-module.js';
 import { BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildUnaryRows } from './elementwise-module.js';
@@ -53,6 +57,10 @@ export interface KernelInstance {
   packPanels4: (src: number, ld: number, dst: number, K: number, count: number) => void;
   packPanels8: (src: number, ld: number, dst: number, K: number, count: number) => void;
   packPanelsT8: (src: number, ld: number, dst: number, K: number, count: number) => void;
+  /** RMSNorm over rows of D floats, D a multiple of 4 (rms-norm-module.ts) */
+  rmsNormRows: (x: number, w: number, y: number, rstd: number, rows: number, D: number, eps: number) => void;
+  rmsNormBackwardRows: (dy: number, x: number, w: number, rstd: number, dx: number, dwAcc: number, rows: number,
+    D: number) => void;
   /** The AdamW update in place, n a multiple of 4 (adamw-module.ts) */
   adamwRows: (p: number, g: number, m: number, v: number, n: number, gradScale: number, decay: number, beta1: number,
     oneMinusBeta1: number, beta2: number, oneMinusBeta2: number, bc1: number, bc2: number, lr: number, eps: number) => void;
@@ -81,6 +89,8 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'packPanels4', params: PACK_PANELS_PARAMS, code: buildPackPanels(1) },
       { name: 'packPanels8', params: PACK_PANELS_PARAMS, code: buildPackPanels(2) },
       { name: 'packPanelsT8', params: PACK_PANELS_PARAMS, code: buildPackPanelsT8() },
+      { name: 'rmsNormRows', params: RMS_NORM_ROWS_PARAMS, code: buildRmsNormRows() },
+      { name: 'rmsNormBackwardRows', params: RMS_NORM_BACKWARD_ROWS_PARAMS, code: buildRmsNormBackwardRows() },
       { name: 'adamwRows', params: ADAMW_ROWS_PARAMS, code: buildAdamwRows() },
       ...WASM_BINARY_OPS.map((op) => ({ name: `binaryRows_${op}`, params: BINARY_ROWS_PARAMS, code: buildBinaryRows(op) })),
     ], 1);
