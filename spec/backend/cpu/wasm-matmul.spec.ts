@@ -84,7 +84,7 @@ describe('wasm encoder', () => {
     expect(WebAssembly.validate(bytes)).toBe(true);
     const exports = WebAssembly.Module.exports(new WebAssembly.Module(bytes)).map((e) => `${e.kind}:${e.name}`);
     expect(exports.sort()).toEqual(['function:adamwRows', 'function:binaryRows_add', 'function:binaryRows_div',
-      'function:binaryRows_mul', 'function:binaryRows_sub', 'function:expRows', 'function:gradRows', 'function:kernel',
+      'function:binaryRows_mul', 'function:binaryRows_sub', 'function:exp64Rows', 'function:expRows', 'function:gradRows', 'function:kernel',
       'function:kernelRow', 'function:kernelRowBf16', 'function:kernelRowsA', 'function:packPanels4', 'function:packPanels8',
       'function:packPanelsT8', 'function:rmsNormBackwardRows', 'function:rmsNormRows', 'function:rowScores', 'function:rowValues',
       'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'function:swigluBackwardRows', 'function:swigluRows',

@@ -12,13 +12,13 @@ import { binaryWasm, unaryWasm } from './wasm/elementwise-wasm.js';
 import { wasmKernels, wasmKernelsActive } from './wasm/module.js';
 
 /**
- * out[i] = op(a[i]); one loop per op so the operation is inlined. Float32 sigmoid and SiLU run on the wasm SIMD
- * kernels instead (wasm/elementwise-wasm.ts) while those are active (the choice depends on the dtype only).
+ * out[i] = op(a[i]); one loop per op so the operation is inlined. Float32 exp, sigmoid and SiLU run on the wasm SIMD
+ * kernels (float64 lanes) instead (wasm/elementwise-wasm.ts) while those are active (the choice depends on the dtype only).
  */
 export function unary(op: UnaryOp, a: FloatArray, out: FloatArray): void {
-  if ((op === 'sigmoid' || op === 'silu') && a instanceof Float32Array && out instanceof Float32Array
+  if ((op === 'sigmoid' || op === 'silu' || op === 'exp') && a instanceof Float32Array && out instanceof Float32Array
     && wasmKernelsActive()) {
-    unaryWasm(wasmKernels()!, op, a, out);
+    unaryWasm(wasmKernels()!, op === 'exp' ? 'exp64' : op, a, out);
     return;
   }
   unaryReference(op, a, out);

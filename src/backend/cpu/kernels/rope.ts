@@ -7,9 +7,20 @@
 
 import type { FloatArray } from '../../../tensor/dtype.js';
 
-/** out = RoPE(x) with positions pos [T]; `float32` rounds the angle table as HF's float32 tensors do. */
-export function rope(x: FloatArray, B: number, T: number, H: number, Dh: number, pos: Int32Array, theta: number,
-  inverse: boolean, float32: boolean, out: FloatArray): void {
+/** The cos and sin of every (position, pair) angle, [T, Dh/2] each. */
+interface AngleTable { theta: number; Dh: number; float32: boolean; pos: Int32Array; cos: Float64Array; sin: Float64Array }
+
+/**
+ * The last few angle tables: every attention layer of a model rotates its queries and keys at the same positions
+ * (and the backward again), so a table is computed once per forward instead of twice per layer and pass.
+ */
+const recentTables: AngleTable[] = [];
+const RECENT_TABLES = 4;
+
+function angleTable(T: number, Dh: number, pos: Int32Array, theta: number, float32: boolean): AngleTable {
+  const hit = recentTables.find((t) => t.theta === theta && t.Dh === Dh && t.float32 === float32 && t.pos.length === T
+    && t.pos.every((p, i) => p === pos[i]));
+  if (hit) return hit;
   const half = Dh / 2;
   // For float32 tensors the angle table is rounded to float32 at each step, as HF computes it (inv_freq,
   // pos * inv_freq, cos and sin are float32 tensors); float64 tensors keep full precision.
@@ -20,15 +31,27 @@ export function rope(x: FloatArray, B: number, T: number, H: number, Dh: number,
     for (let i = 0; i < T; i++) {
       const ang = r(pos[i] * omega);
       cos[i * half + t] = r(Math.cos(ang));
-      sin[i * half + t] = (inverse ? -1 : 1) * r(Math.sin(ang));
+      sin[i * half + t] = r(Math.sin(ang));
     }
   }
+  const table = { theta, Dh, float32, pos: pos.slice(0, T), cos, sin };
+  recentTables.unshift(table);
+  if (recentTables.length > RECENT_TABLES) recentTables.pop();
+  return table;
+}
+
+/** out = RoPE(x) with positions pos [T]; `float32` rounds the angle table as HF's float32 tensors do. */
+export function rope(x: FloatArray, B: number, T: number, H: number, Dh: number, pos: Int32Array, theta: number,
+  inverse: boolean, float32: boolean, out: FloatArray): void {
+  const half = Dh / 2;
+  const { cos, sin } = angleTable(T, Dh, pos, theta, float32);
+  const sign = inverse ? -1 : 1; // the inverse rotation: the angle negated, so sin negated (exactly)
   for (let b = 0; b < B; b++) {
     for (let i = 0; i < T; i++) {
       for (let h = 0; h < H; h++) {
         const base = ((b * T + i) * H + h) * Dh;
         for (let t = 0; t < half; t++) {
-          const c = cos[i * half + t], s = sin[i * half + t];
+          const c = cos[i * half + t], s = sign * sin[i * half + t];
           const x0 = x[base + 2 * t], x1 = x[base + 2 * t + 1];
           out[base + 2 * t] = x0 * c - x1 * s;
           out[base + 2 * t + 1] = x0 * s + x1 * c;

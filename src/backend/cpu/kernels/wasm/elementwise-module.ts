@@ -1,6 +1,7 @@
 // Elementwise WebAssembly functions, four float32 lanes at a time (emitted with encoder.ts).
 //
-// expRows(src, dst, n):     dst[i] = exp(src[i])
+// expRows(src, dst, n):     dst[i] = exp(src[i])                 (float32 lanes: the emitter's accuracy test)
+// exp64Rows(src, dst, n):   dst[i] = exp(src[i])                 (in float64, like the two below)
 // sigmoidRows(src, dst, n): dst[i] = 1 / (1 + exp(-src[i]))       (in float64, two lanes at a time: rounded once,
 // siluRows(src, dst, n):    dst[i] = src[i] / (1 + exp(-src[i]))    as the JS loop rounds; a float32 version broke
 //                                                                   the 1e-5 entropy golden against HF)
@@ -11,37 +12,43 @@
 // same emitter); elementwise-wasm.ts calls these for float32 tensors.
 
 import { CodeBuilder, ValType } from './encoder.js';
-import { emitExp, emitExp64, expLocals } from './exp-simd.js';
+import { emitExp, emitExp64Interleaved, expLocals } from './exp-simd.js';
 import type { WasmSimdLevel } from './simd-features.js';
 
 export const EXP_ROWS_PARAMS = [ValType.i32, ValType.i32, ValType.i32];
 
-/** The unary functions this module exports, by op name. */
-export type WasmUnaryOp = 'exp' | 'sigmoid' | 'silu';
+/** The unary functions this module exports, by op name ('exp' is expRows, float32 lanes, used by tests only). */
+export type WasmUnaryOp = 'exp' | 'exp64' | 'sigmoid' | 'silu';
 
 /** Builds `<op>Rows(src, dst, n)`: one f32x4 of src at a time through the op (see the header). */
 export function buildUnaryRows(level: WasmSimdLevel, op: WasmUnaryOp): CodeBuilder {
   const f = new CodeBuilder(EXP_ROWS_PARAMS.length);
   const src = 0, dst = 1, n = 2;
-  const i = f.local(ValType.i32), x = f.local(ValType.v128), e = f.local(ValType.v128);
-  const t = expLocals(f);
+  const i = f.local(ValType.i32);
   f.i32Const(0).localSet(i);
   f.block().loop().localGet(i).localGet(n).i32GeU().brIf(1);
-  f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load(0).localSet(x);
   if (op === 'exp') {
+    const x = f.local(ValType.v128), e = f.local(ValType.v128), t = expLocals(f);
+    f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load(0).localSet(x);
     emitExp(f, level, x, e, t);
     f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(e).v128Store(0);
   } else {
-    // two lanes at a time in float64, like the JS loop: e = exp(-x); sigmoid = 1 / (1 + e), silu = x / (1 + e);
-    // one rounding to float32 at the end
-    for (const half of [0, 8]) {
-      f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load64Zero(half).f64x2PromoteLowF32x4().localSet(x);
-      f.v128ConstF64(0).localGet(x).f64x2Sub().localSet(e);
-      emitExp64(f, e, e, t);
-      if (op === 'sigmoid') f.v128ConstF64(1);
-      else f.localGet(x);
-      f.localGet(e).v128ConstF64(1).f64x2Add().f64x2Div().localSet(e);
-      f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(e).f32x4DemoteF64x2Zero().v128Store64Lane(half, 0);
+    // two lanes at a time in float64, like the JS loop: exp64 = exp(x); with e = exp(-x), sigmoid = 1 / (1 + e),
+    // silu = x / (1 + e); one rounding to float32 at the end. The two halves' exps are interleaved.
+    const halves = [0, 8].map((half) => ({ half, x: f.local(ValType.v128), e: f.local(ValType.v128), t: expLocals(f) }));
+    for (const h of halves) {
+      f.localGet(src).localGet(i).i32Const(4).i32Mul().i32Add().v128Load64Zero(h.half).f64x2PromoteLowF32x4().localSet(h.x);
+      if (op === 'exp64') f.localGet(h.x).localSet(h.e);
+      else f.v128ConstF64(0).localGet(h.x).f64x2Sub().localSet(h.e);
+    }
+    emitExp64Interleaved(f, halves.map((h) => ({ x: h.e, out: h.e, t: h.t })));
+    for (const h of halves) {
+      if (op !== 'exp64') {
+        if (op === 'sigmoid') f.v128ConstF64(1);
+        else f.localGet(h.x);
+        f.localGet(h.e).v128ConstF64(1).f64x2Add().f64x2Div().localSet(h.e);
+      }
+      f.localGet(dst).localGet(i).i32Const(4).i32Mul().i32Add().localGet(h.e).f32x4DemoteF64x2Zero().v128Store64Lane(h.half, 0);
     }
   }
   f.localGet(i).i32Const(4).i32Add().localSet(i).br(0).end().end();

@@ -1,6 +1,6 @@
 // Elementwise float32 kernels on WebAssembly SIMD, the fast versions of the loops in ../elementwise.ts for the
-// ops where the profile of a BLT training step says they matter: sigmoid and SiLU (SwiGLU's activation and its
-// backward), whose JS loops are dominated by Math.exp, and the same-shape add, sub, mul and div (residual adds,
+// ops where the profile of a BLT training step says they matter: exp, sigmoid and SiLU, whose JS loops are
+// dominated by Math.exp, and the same-shape add, sub, mul and div (residual adds,
 // gradient sums), whose JS loops run at ~2 ns per float against ~0.3 ns here, copies included. The tensor is streamed through wasm memory in chunks of
 // CHUNK floats (copy in, one SIMD pass, copy out), so memory never grows with the tensor. Results carry the
 // inline exp's ≤ 2 ulp error plus one rounding per float32 operation (spec/backend/cpu/wasm-elementwise.spec.ts).
@@ -13,7 +13,7 @@ const CHUNK = 1 << 16;
 
 /** out[i] = op(a[i]) for Float32Arrays on the wasm kernels. */
 export function unaryWasm(wasm: KernelInstance, op: WasmUnaryOp, a: Float32Array, out: Float32Array): void {
-  const fn = op === 'exp' ? wasm.expRows : op === 'sigmoid' ? wasm.sigmoidRows : wasm.siluRows;
+  const fn = op === 'exp' ? wasm.expRows : op === 'exp64' ? wasm.exp64Rows : op === 'sigmoid' ? wasm.sigmoidRows : wasm.siluRows;
   const need = 8 * CHUNK;
   if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(wasm.memory.buffer);

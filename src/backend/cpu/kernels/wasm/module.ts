@@ -43,6 +43,7 @@ export interface KernelInstance {
   /** One query's output from n probabilities and value rows read in place (attention-query-module.ts). */
   rowValues: (p: number, pStride: number, v: number, ld: number, n: number, D8: number, o: number) => void;
   expRows: (src: number, dst: number, n: number) => void;
+  exp64Rows: (src: number, dst: number, n: number) => void;
   sigmoidRows: (src: number, dst: number, n: number) => void;
   siluRows: (src: number, dst: number, n: number) => void;
   /** dst[i] = a[i] op b[i], n a multiple of 8 (elementwise-module.ts) */
@@ -82,6 +83,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'rowScores', params: ROW_SCORES_PARAMS, code: buildRowScores(level) },
       { name: 'rowValues', params: ROW_VALUES_PARAMS, code: buildRowValues(level) },
       { name: 'expRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp') },
+      { name: 'exp64Rows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp64') },
       { name: 'sigmoidRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'sigmoid') },
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
       { name: 'swigluRows', params: SWIGLU_ROWS_PARAMS, code: buildSwigluRows() },
