@@ -1,5 +1,6 @@
 // The AdamW update (Loshchilov & Hutter 2019, Algorithm 2) in place, and the sum of squares used by the global
-// gradient-norm clip. Large float32 updates run on the wasm kernel (same bits as the JS loop, ~5x faster).
+// gradient-norm clip. Large float32 updates run on the wasm kernel in float32 arithmetic (the WebGPU kernel's
+// precision; a few float32 roundings from the JS loop, ~10x faster).
 
 import type { AdamWHyper } from '../../backend.js';
 import type { FloatArray } from '../../../tensor/dtype.js';
@@ -39,10 +40,7 @@ export function adamwStepReference(p: FloatArray, g: FloatArray, m: FloatArray, 
   }
 }
 
-/**
- * adamwStep for float32 arrays on the wasm kernel (wasm/adamw-module.ts: the same float64 operations in the same
- * order, so the same bits), streamed through wasm memory a chunk at a time.
- */
+/** adamwStep for float32 arrays on the wasm kernel (wasm/adamw-module.ts), streamed through wasm memory in chunks. */
 export function adamwStepWasm(wasm: KernelInstance, p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array,
   h: AdamWHyper): void {
   const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);

@@ -108,6 +108,7 @@ export const SimdOp = {
   f32x4_div: 0xe7,
   f32x4_min: 0xe8,
   f32x4_max: 0xe9,
+  f32x4_sqrt: 0xe3,
   i32x4_trunc_sat_f32x4_s: 0xf8,
   v128_load64_zero: 0x5d,
   v128_store64_lane: 0x5b,
@@ -257,6 +258,7 @@ export class CodeBuilder {
   f32x4Div(): this { return this.simd(SimdOp.f32x4_div); }
   f32x4Min(): this { return this.simd(SimdOp.f32x4_min); }
   f32x4Max(): this { return this.simd(SimdOp.f32x4_max); }
+  f32x4Sqrt(): this { return this.simd(SimdOp.f32x4_sqrt); }
   /** Loads 8 bytes into the low half of a v128 (high half zero). */
   v128Load64Zero(offset: number): this { return this.simd(SimdOp.v128_load64_zero, [3, offset]); }
   /** Stores the 8-byte lane `lane` of a v128. */
