@@ -12,7 +12,7 @@
 
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { adamwStep, adamwStepReference, adamwStepWasm } from '../../../src/backend/cpu/kernels/adamw.js';
+import { adamwStep, adamwStepReference, adamwStepWasm, sumSquares, sumSquaresReference } from '../../../src/backend/cpu/kernels/adamw.js';
 import { wasmKernels } from '../../../src/backend/cpu/kernels/wasm/module.js';
 import type { AdamWHyper } from '../../../src/backend/backend.js';
 
@@ -73,5 +73,20 @@ describe('AdamW on wasm (float32)', () => {
     adamwStep(p64, g64, m64, v64, h);
     expect(m64[1]).toBe((1 - 0.9) * (g64[1] * 0.5));
     expect(m64[1]).not.toBe(Math.fround(m64[1]));
+  });
+});
+
+describe('sumSquares on wasm (float32 input, float64 sum)', () => {
+  it('equals the one-by-one float64 sum up to the order of the additions', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 70000 }), fc.integer({ min: 1, max: 1 << 30 }), fc.constantFrom(1e-3, 1, 1e6),
+      (n, seed, amp) => {
+        const a = randomF32(n, seed, amp);
+        const got = sumSquares(a), want = sumSquaresReference(a);
+        let abs = 0;
+        for (let i = 0; i < n; i++) abs += a[i] * a[i];
+        // float64 sums of n positive terms in two orders: each within γ_n·Σ of the exact sum
+        expect(Math.abs(got - want)).toBeLessThanOrEqual(2 * n * 2 ** -53 * abs + 1e-300);
+        if (n > 0 && amp === 1) expect(got).toBeGreaterThan(0);
+      }), { numRuns: 25 });
   });
 });

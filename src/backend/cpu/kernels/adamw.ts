@@ -64,8 +64,29 @@ export function adamwStepWasm(wasm: KernelInstance, p: Float32Array, g: Float32A
   }
 }
 
-/** Σ_i a[i]² in float64. */
+/**
+ * Σ_i a[i]² in float64. Large float32 arrays are summed on the wasm kernel (sumSquaresRows: eight partial sums,
+ * in float64, a chunk at a time), which differs from the loop below only in the order of the float64 additions.
+ */
 export function sumSquares(a: FloatArray): number {
+  if (a.length < ADAMW_WASM_MIN || !(a instanceof Float32Array) || !wasmKernelsActive()) return sumSquaresReference(a);
+  const wasm = wasmKernels()!, C = ADAMW_CHUNK;
+  const need = 4 * C + 16; // a chunk, then the float64 result
+  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+  const mem = new Float32Array(wasm.memory.buffer), result = new Float64Array(wasm.memory.buffer, 4 * C, 1);
+  let s = 0;
+  for (let i = 0; i < a.length; i += C) {
+    const n = Math.min(C, a.length - i), n8 = (n + 7) & ~7;
+    mem.set(a.subarray(i, i + n), 0);
+    mem.fill(0, n, n8); // the lanes past n add zero
+    wasm.sumSquaresRows(0, n8, 4 * C);
+    s += result[0];
+  }
+  return s;
+}
+
+/** Σ_i a[i]² in float64, one term after another. */
+export function sumSquaresReference(a: FloatArray): number {
   let s = 0;
   for (let i = 0; i < a.length; i++) s += a[i] * a[i];
   return s;

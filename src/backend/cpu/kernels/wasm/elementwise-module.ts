@@ -5,6 +5,8 @@
 // sigmoidRows(src, dst, n): dst[i] = 1 / (1 + exp(-src[i]))       (in float64, two lanes at a time: rounded once,
 // siluRows(src, dst, n):    dst[i] = src[i] / (1 + exp(-src[i]))    as the JS loop rounds; a float32 version broke
 //                                                                   the 1e-5 entropy golden against HF)
+// sumSquaresRows(src, n, out): the float64 at out = Σ_i src[i]² (float64 lanes, four interleaved pairs of partial
+//                              sums, n a multiple of 8)
 // binaryRows_<op>(a, b, dst, n): dst[i] = a[i] op b[i]   (op = add, sub, mul, div; n a multiple of 8; float32
 //                                                          lanes, which round exactly as the float64 JS loop does)
 // for i < n (n a multiple of 4; byte pointers), with the inline exps of exp-simd.ts. The accuracy of that exp
@@ -82,5 +84,30 @@ export function buildBinaryRows(op: WasmBinaryOp): CodeBuilder {
     f.v128Store(offset);
   }
   f.localGet(i).i32Const(8).i32Add().localSet(i).br(0).end().end();
+  return f;
+}
+
+export const SUM_SQUARES_ROWS_PARAMS = [ValType.i32, ValType.i32, ValType.i32];
+
+/** Builds `sumSquaresRows(src, n, out)`: Σ src[i]² in float64, eight floats per iteration in four accumulators. */
+export function buildSumSquaresRows(): CodeBuilder {
+  const f = new CodeBuilder(SUM_SQUARES_ROWS_PARAMS.length);
+  const src = 0, n = 1, out = 2;
+  const i = f.local(ValType.i32), p = f.local(ValType.i32), x = f.local(ValType.v128);
+  const acc = [0, 1, 2, 3].map(() => f.local(ValType.v128));
+  for (const a of acc) f.v128ConstF64(0).localSet(a);
+  f.localGet(src).localSet(p);
+  f.i32Const(0).localSet(i);
+  f.block().loop().localGet(i).localGet(n).i32GeU().brIf(1);
+  acc.forEach((a, k) => {
+    f.localGet(p).v128Load64Zero(8 * k).f64x2PromoteLowF32x4().localSet(x);
+    f.localGet(a).localGet(x).localGet(x).f64x2Mul().f64x2Add().localSet(a);
+  });
+  f.localGet(p).i32Const(32).i32Add().localSet(p);
+  f.localGet(i).i32Const(8).i32Add().localSet(i).br(0).end().end();
+  // out = both lanes of (acc0 + acc1) + (acc2 + acc3), summed: lane 0 + lane 1
+  f.localGet(acc[0]).localGet(acc[1]).f64x2Add().localGet(acc[2]).localGet(acc[3]).f64x2Add().f64x2Add().localSet(x);
+  f.localGet(out).localGet(x).localGet(x).localGet(x)
+    .i8x16Shuffle([8, 9, 10, 11, 12, 13, 14, 15, 0, 1, 2, 3, 4, 5, 6, 7]).f64x2Add().v128Store64Lane(0, 0);
   return f;
 }

@@ -14,7 +14,10 @@ import {
 } from './rms-norm-module.js';
 import { GRAD_ROWS_PARAMS, SOFTMAX_ROWS_PARAMS, buildGradRows, buildSoftmaxRows } from './attention-module.js';
 import { ROW_SCORES_PARAMS, ROW_VALUES_PARAMS, buildRowScores, buildRowValues } from './attention-query-module.js';
-import { BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildUnaryRows } from './elementwise-module.js';
+import {
+  BINARY_ROWS_PARAMS, EXP_ROWS_PARAMS, SUM_SQUARES_ROWS_PARAMS, WASM_BINARY_OPS, buildBinaryRows, buildSumSquaresRows,
+  buildUnaryRows,
+} from './elementwise-module.js';
 import { MATMUL_KERNEL_PARAMS, MATMUL_ROWS_KERNEL_PARAMS, buildMatmulKernel } from './matmul-module.js';
 import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-module.js';
 import { PACK_PANELS_PARAMS, buildPackPanels, buildPackPanelsT8 } from './matmul-pack-module.js';
@@ -46,6 +49,8 @@ export interface KernelInstance {
   exp64Rows: (src: number, dst: number, n: number) => void;
   sigmoidRows: (src: number, dst: number, n: number) => void;
   siluRows: (src: number, dst: number, n: number) => void;
+  /** the float64 at byte `out` = Σ src[i]², n a multiple of 8 (elementwise-module.ts) */
+  sumSquaresRows: (src: number, n: number, out: number) => void;
   /** dst[i] = a[i] op b[i], n a multiple of 8 (elementwise-module.ts) */
   binaryRows_add: (a: number, b: number, dst: number, n: number) => void;
   binaryRows_sub: (a: number, b: number, dst: number, n: number) => void;
@@ -86,6 +91,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'exp64Rows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'exp64') },
       { name: 'sigmoidRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'sigmoid') },
       { name: 'siluRows', params: EXP_ROWS_PARAMS, code: buildUnaryRows(level, 'silu') },
+      { name: 'sumSquaresRows', params: SUM_SQUARES_ROWS_PARAMS, code: buildSumSquaresRows() },
       { name: 'swigluRows', params: SWIGLU_ROWS_PARAMS, code: buildSwigluRows() },
       { name: 'swigluBackwardRows', params: SWIGLU_BACKWARD_ROWS_PARAMS, code: buildSwigluBackwardRows() },
       { name: 'packPanels4', params: PACK_PANELS_PARAMS, code: buildPackPanels(1) },
