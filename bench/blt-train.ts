@@ -10,9 +10,9 @@
 // bytes/s = 2048 / median step time. Reference (same machine class, 2 cores): PyTorch 2.13 CPU, Hugging Face
 // implementation, ~5,000 bytes/s with 2 threads and ~3,900 with 1.
 //
-// Measured here (2-vCPU development VM shared with other jobs, Node 20, 2026-11-26, when the VM was quiet):
-// 3.95 s per step = ~515 bytes/s with 2 threads, 6.7 s = ~305 bytes/s with 1 thread (the matmul kernel, ~69%
-// of the step, runs at ~8 GFLOP/s on 2 threads). On a busy machine the 2-thread figure falls to the 1-thread one.
+// Measured here (2-vCPU development VM shared with other jobs, Node 20): 3.95 s per step on 2026-11-26, ~0.83 s
+// (~2,450 bytes/s) with 2 threads on 2026-12-03, against 0.33-0.36 s for PyTorch in the same session
+// (docs/benchmarks.md has the pairs). On a busy machine the 2-thread figure falls towards the 1-thread one.
 //
 // Run alone: `npm run build && node dist/bench/blt-train.js [--device cpu|webgpu] [--steps N] [--threads N]
 // [--config FILE]`.

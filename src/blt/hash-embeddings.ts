@@ -54,17 +54,21 @@ export class HashNgramEmbedding extends Module {
   // [doc:hash-embed-sum]
   /**
    * Eq. 2: tokenEmbeds [B, n, dE] + Σ_m T_m rows (row ids [B, n] per table) -> [B, n, dE].
-   * All tables' rows are one lookup, summed over the tables in float64 (rounded once) and then added to the byte
-   * embedding. HF adds the tables one by one in float32, so the two differ by a few float32 roundings. One lookup
-   * means one gradient for the fused table: F·G lookups would each give a dense [F·G·V, dE] gradient
-   * (12 MB for blt-small), to be summed.
+   * All tables' rows are one lookup, and their sum over the tables is one product with a row of ones (a sum over
+   * the leading axis that every backend runs well; in table order, accumulated as a matmul accumulates), then added
+   * to the byte embedding. HF adds the tables to the byte embedding one by one, so the two differ by a few
+   * roundings. One lookup means one gradient for the fused table: F·G lookups would each give a dense
+   * [F·G·V, dE] gradient (12 MB for blt-small), to be summed.
    */
   forward(tokenEmbeds: Tensor, rowIds: Int32Array[]): Tensor {
-    const [B, n] = tokenEmbeds.shape;
-    if (rowIds.length === 0) return tokenEmbeds;
-    const all = new Int32Array(rowIds.length * B * n); // [F·G, B, n]
+    const [B, n, dE] = tokenEmbeds.shape;
+    const tables = rowIds.length;
+    if (tables === 0) return tokenEmbeds;
+    const all = new Int32Array(tables * B * n); // [F·G, B, n]
     rowIds.forEach((ids, m) => all.set(ids, m * B * n));
-    const rows = this.weight.lookup(all, [rowIds.length, B, n]); // [F·G, B, n, dE]
-    return ops.add(tokenEmbeds, ops.sum(rows, 0)); // [B, n, dE]
+    const rows = ops.reshape(this.weight.lookup(all, [tables, B, n]), [tables, B * n * dE]); // [F·G, B·n·dE]
+    const ones = ops.ones([1, tables], { dtype: rows.dtype, device: rows.device });
+    const summed = ops.reshape(ops.matmul(ones, rows), [B, n, dE]); // Σ_m T_m rows: [1, B·n·dE] -> [B, n, dE]
+    return ops.add(tokenEmbeds, summed); // [B, n, dE]
   }
 }
