@@ -4,7 +4,7 @@
 
 import type { AdamWHyper } from '../../backend.js';
 import type { FloatArray } from '../../../tensor/dtype.js';
-import { wasmKernels, wasmKernelsActive, type KernelInstance } from './wasm/module.js';
+import { wasmKernels, wasmKernelsActive, wasmMemoryAtLeast, type KernelInstance } from './wasm/module.js';
 
 /** Parameters per chunk through wasm memory (4 arrays of 64 KiB), and below which the JS loop is faster. */
 const ADAMW_CHUNK = 1 << 14;
@@ -46,9 +46,7 @@ export function adamwStepWasm(wasm: KernelInstance, p: Float32Array, g: Float32A
   const bc1 = 1 - Math.pow(h.beta1, h.step), bc2 = 1 - Math.pow(h.beta2, h.step);
   const decay = 1 - h.lr * h.weightDecay;
   const C = ADAMW_CHUNK;
-  const need = 16 * C; // wasm memory: a chunk of p | g | m | v
-  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-  const mem = new Float32Array(wasm.memory.buffer);
+  const mem = wasmMemoryAtLeast(wasm, 16 * C); // wasm memory: a chunk of p | g | m | v
   for (let i = 0; i < p.length; i += C) {
     const n = Math.min(C, p.length - i);
     mem.set(p.subarray(i, i + n), 0);
@@ -71,9 +69,8 @@ export function adamwStepWasm(wasm: KernelInstance, p: Float32Array, g: Float32A
 export function sumSquares(a: FloatArray): number {
   if (a.length < ADAMW_WASM_MIN || !(a instanceof Float32Array) || !wasmKernelsActive()) return sumSquaresReference(a);
   const wasm = wasmKernels()!, C = ADAMW_CHUNK;
-  const need = 4 * C + 16; // a chunk, then the float64 result
-  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-  const mem = new Float32Array(wasm.memory.buffer), result = new Float64Array(wasm.memory.buffer, 4 * C, 1);
+  const mem = wasmMemoryAtLeast(wasm, 4 * C + 16); // a chunk, then the float64 result
+  const result = new Float64Array(wasm.memory.buffer, 4 * C, 1);
   let s = 0;
   for (let i = 0; i < a.length; i += C) {
     const n = Math.min(C, a.length - i), n8 = (n + 7) & ~7;

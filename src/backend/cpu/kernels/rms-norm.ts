@@ -9,7 +9,7 @@
 // time; the plain loops below are the readable version, and the float64 path.
 
 import type { FloatArray } from '../../../tensor/dtype.js';
-import { wasmKernels, wasmKernelsActive, type KernelInstance } from './wasm/module.js';
+import { wasmKernels, wasmKernelsActive, wasmMemoryAtLeast, type KernelInstance } from './wasm/module.js';
 
 /** Floats of each row-chunk array in wasm memory (64 KiB), and below which the JS loops are faster. */
 const CHUNK_FLOATS = 1 << 14;
@@ -22,8 +22,7 @@ const wasmFor = (D: number, n: number, ...arrays: FloatArray[]): KernelInstance 
 function layout(wasm: KernelInstance, D: number): { R: number; acc: number; a: number; b: number; c: number; rs: number } {
   const R = Math.max(1, Math.floor(CHUNK_FLOATS / D));
   const acc = Math.ceil((4 * D) / 16) * 16, a = acc + 8 * D, b = a + 4 * R * D, c = b + 4 * R * D, rs = c + 4 * R * D;
-  const need = rs + 4 * R;
-  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
+  wasmMemoryAtLeast(wasm, rs + 4 * R);
   return { R, acc, a, b, c, rs };
 }
 

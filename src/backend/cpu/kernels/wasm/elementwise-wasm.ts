@@ -5,7 +5,7 @@
 // CHUNK floats (copy in, one SIMD pass, copy out), so memory never grows with the tensor. Results carry the
 // inline exp's ≤ 2 ulp error plus one rounding per float32 operation (spec/backend/cpu/wasm-elementwise.spec.ts).
 
-import type { KernelInstance } from './module.js';
+import { wasmMemoryAtLeast, type KernelInstance } from './module.js';
 import type { WasmBinaryOp, WasmUnaryOp } from './elementwise-module.js';
 
 /** Floats per chunk (256 KiB in, 256 KiB out). */
@@ -14,9 +14,7 @@ const CHUNK = 1 << 16;
 /** out[i] = op(a[i]) for Float32Arrays on the wasm kernels. */
 export function unaryWasm(wasm: KernelInstance, op: WasmUnaryOp, a: Float32Array, out: Float32Array): void {
   const fn = op === 'exp' ? wasm.expRows : op === 'exp64' ? wasm.exp64Rows : op === 'sigmoid' ? wasm.sigmoidRows : wasm.siluRows;
-  const need = 8 * CHUNK;
-  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-  const mem = new Float32Array(wasm.memory.buffer);
+  const mem = wasmMemoryAtLeast(wasm, 8 * CHUNK); // a chunk in | a chunk out
   for (let i = 0; i < a.length; i += CHUNK) {
     const n = Math.min(CHUNK, a.length - i);
     mem.set(a.subarray(i, i + n), 0);
@@ -28,9 +26,7 @@ export function unaryWasm(wasm: KernelInstance, op: WasmUnaryOp, a: Float32Array
 /** out[i] = a[i] op b[i] for same-length Float32Arrays on the wasm kernels (the same bits as the JS loop). */
 export function binaryWasm(wasm: KernelInstance, op: WasmBinaryOp, a: Float32Array, b: Float32Array, out: Float32Array): void {
   const fn = wasm[`binaryRows_${op}`];
-  const need = 12 * CHUNK; // wasm memory: a chunk of a | of b | of out
-  if (wasm.memory.buffer.byteLength < need) wasm.memory.grow(Math.ceil((need - wasm.memory.buffer.byteLength) / 65536));
-  const mem = new Float32Array(wasm.memory.buffer);
+  const mem = wasmMemoryAtLeast(wasm, 12 * CHUNK); // a chunk of a | of b | of out
   for (let i = 0; i < out.length; i += CHUNK) {
     const n = Math.min(CHUNK, out.length - i);
     mem.set(a.subarray(i, i + n), 0);

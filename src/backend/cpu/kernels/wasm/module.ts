@@ -124,6 +124,16 @@ export function wasmKernels(): KernelInstance | null {
   return inst;
 }
 
+/**
+ * Grows `wasm`'s memory to at least `bytes` and returns a float32 view of all of it (a fresh view: growing
+ * detaches the old buffer). For the main-thread kernels; those shipped to workers as text repeat the two lines.
+ */
+export function wasmMemoryAtLeast(wasm: KernelInstance, bytes: number): Float32Array {
+  const have = wasm.memory.buffer.byteLength;
+  if (have < bytes) wasm.memory.grow(Math.ceil((bytes - have) / 65536));
+  return new Float32Array(wasm.memory.buffer);
+}
+
 /** The switch: true = float32 matmul and attention run on these kernels (default), false = the JS kernels. */
 let enabled = true;
 
