@@ -1,6 +1,6 @@
 // The AdamW update (Loshchilov & Hutter 2019, Algorithm 2) in place, and the sum of squares used by the global
 // gradient-norm clip. Large float32 updates run on the wasm kernel in float32 arithmetic (the WebGPU kernel's
-// precision; a few float32 roundings from the JS loop, ~10x faster).
+// precision; a few float32 roundings from the JS loop; a BLT training step's AdamW went from ~72 to ~24 ms).
 
 import type { AdamWHyper } from '../../backend.js';
 import type { FloatArray } from '../../../tensor/dtype.js';

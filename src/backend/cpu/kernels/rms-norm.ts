@@ -18,12 +18,14 @@ const WASM_MIN = 4096;
 const wasmFor = (D: number, n: number, ...arrays: FloatArray[]): KernelInstance | null =>
   D % 4 === 0 && n >= WASM_MIN && arrays.every((a) => a instanceof Float32Array) && wasmKernelsActive() ? wasmKernels() : null;
 
-/** Rows per chunk and the wasm memory layout (byte offsets) for rows of length D: w | dwAcc | 3 row arrays | rstd. */
-function layout(wasm: KernelInstance, D: number): { R: number; acc: number; a: number; b: number; c: number; rs: number } {
+/**
+ * Rows per chunk, the wasm memory layout (byte offsets) for rows of length D: w | dwAcc | 3 row arrays | rstd, and
+ * a view of the memory grown to hold it.
+ */
+function layout(wasm: KernelInstance, D: number): { R: number; acc: number; a: number; b: number; c: number; rs: number; mem: Float32Array } {
   const R = Math.max(1, Math.floor(CHUNK_FLOATS / D));
   const acc = Math.ceil((4 * D) / 16) * 16, a = acc + 8 * D, b = a + 4 * R * D, c = b + 4 * R * D, rs = c + 4 * R * D;
-  wasmMemoryAtLeast(wasm, rs + 4 * R);
-  return { R, acc, a, b, c, rs };
+  return { R, acc, a, b, c, rs, mem: wasmMemoryAtLeast(wasm, rs + 4 * R) };
 }
 
 /** y [rows, D] and rstd [rows] (the rs of each row, stored for the backward). */
@@ -31,7 +33,7 @@ export function rmsNorm(x: FloatArray, w: FloatArray, rows: number, D: number, e
   y: FloatArray, rstd: FloatArray): void {
   const wasm = wasmFor(D, rows * D, x, w, y, rstd);
   if (!wasm) { rmsNormReference(x, w, rows, D, eps, y, rstd); return; }
-  const L = layout(wasm, D), mem = new Float32Array(wasm.memory.buffer);
+  const L = layout(wasm, D), mem = L.mem;
   mem.set(w.subarray(0, D), 0);
   for (let r0 = 0; r0 < rows; r0 += L.R) {
     const n = Math.min(L.R, rows - r0);
@@ -63,7 +65,7 @@ export function rmsNormBackward(dy: FloatArray, x: FloatArray, w: FloatArray, rs
   D: number, dx: FloatArray, dw: FloatArray): void {
   const wasm = wasmFor(D, rows * D, dy, x, w, rstd, dx, dw);
   if (!wasm) { rmsNormBackwardReference(dy, x, w, rstd, rows, D, dx, dw); return; }
-  const L = layout(wasm, D), mem = new Float32Array(wasm.memory.buffer);
+  const L = layout(wasm, D), mem = L.mem;
   mem.set(w.subarray(0, D), 0);
   new Float64Array(wasm.memory.buffer, L.acc, D).fill(0);
   for (let r0 = 0; r0 < rows; r0 += L.R) {

@@ -1,6 +1,6 @@
 // The matmul packing routines of matmul-units.ts (packA, packB) as WebAssembly functions (emitted with
 // encoder.ts), for operands first copied into wasm memory as they lie. They move whole 16-byte vectors where the JS
-// loops move one float at a time (~5x faster; packing was ~12% of a BLT training step's matmul time).
+// loops move one float at a time (those loops were ~12% of a BLT training step's matmul time).
 // Byte pointers and byte strides; `count` full panels (the JS drivers pack a ragged last panel themselves).
 //
 // packPanels4(src, ld, dst, K, count): dst[((j·K + k)·4 + c] = src[k·ld + 4j + c]   (c < 4; packA of aᵀ)

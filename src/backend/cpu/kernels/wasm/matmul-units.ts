@@ -2,7 +2,7 @@
 // rows of A into 4-row blocks and columns of B into 8-column panels, the layouts the 4×8 tile of matmul-module.ts
 // reads, and wasmMatmulUnits runs a range of work units. packA and packB are the plain loops; wasmMatmulUnits
 // packs with packAWasm and packBWasm, which copy the operand into wasm memory as it lies and let the wasm functions
-// of matmul-pack-module.ts move whole vectors (the same floats, ~5x faster), leaving a ragged last panel to the
+// of matmul-pack-module.ts move whole vectors (the same floats), leaving a ragged last panel to the
 // plain loops. The functions reference nothing outside this file but a type (literal tile sizes), so the thread
 // pool can send their source text to its workers.
 
