@@ -9,14 +9,14 @@
 // time; the plain loops below are the readable version, and the float64 path.
 
 import type { FloatArray } from '../../../tensor/dtype.js';
-import { wasmKernels, wasmKernelsActive, wasmMemoryAtLeast, type KernelInstance } from './wasm/module.js';
+import { wasmForFloat32, wasmMemoryAtLeast, type KernelInstance } from './wasm/module.js';
 
 /** Floats of each row-chunk array in wasm memory (64 KiB), and below which the JS loops are faster. */
 const CHUNK_FLOATS = 1 << 14;
 const WASM_MIN = 4096;
 
 const wasmFor = (D: number, n: number, ...arrays: FloatArray[]): KernelInstance | null =>
-  D % 4 === 0 && n >= WASM_MIN && arrays.every((a) => a instanceof Float32Array) && wasmKernelsActive() ? wasmKernels() : null;
+  (D % 4 === 0 && n >= WASM_MIN ? wasmForFloat32(...arrays) : null);
 
 /**
  * Rows per chunk, the wasm memory layout (byte offsets) for rows of length D: w | dwAcc | 3 row arrays | rstd, and

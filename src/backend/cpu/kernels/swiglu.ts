@@ -13,7 +13,7 @@
 
 import type { FloatArray } from '../../../tensor/dtype.js';
 import { getCpuThreads, runJob } from './thread-pool.js';
-import { wasmKernels, wasmKernelsActive, type KernelInstance } from './wasm/module.js';
+import { wasmForFloat32, type KernelInstance } from './wasm/module.js';
 
 /** Elements from which the wasm kernels split a tensor over the CPU threads (below, the copies cost more). */
 const SWIGLU_THREAD_MIN = 1 << 16;
@@ -83,13 +83,10 @@ function checkLengths(op: string, arrays: Record<string, FloatArray>): void {
   }
 }
 
-const wasmFor = (...arrays: FloatArray[]): KernelInstance | null =>
-  arrays.every((a) => a instanceof Float32Array) && wasmKernelsActive() ? wasmKernels() : null;
-
 /** out = silu(gate) ⊙ up (same lengths). */
 export function swiglu(gate: FloatArray, up: FloatArray, out: FloatArray): void {
   checkLengths('swiglu', { gate, up, out });
-  const wasm = wasmFor(gate, up, out);
+  const wasm = wasmForFloat32(gate, up, out);
   if (wasm) runSwiglu(wasm, { gate, up, out } as Record<string, Float32Array>, ['out'], out.length, false);
   else swigluReference(gate, up, out);
 }
@@ -97,7 +94,7 @@ export function swiglu(gate: FloatArray, up: FloatArray, out: FloatArray): void 
 /** dGate, dUp of swiglu for the output gradient g (all the same length). */
 export function swigluBackward(g: FloatArray, gate: FloatArray, up: FloatArray, dGate: FloatArray, dUp: FloatArray): void {
   checkLengths('swigluBackward', { g, gate, up, dGate, dUp });
-  const wasm = wasmFor(g, gate, up, dGate, dUp);
+  const wasm = wasmForFloat32(g, gate, up, dGate, dUp);
   if (wasm) {
     runSwiglu(wasm, { g, gate, up, dGate, dUp } as Record<string, Float32Array>, ['dGate', 'dUp'], g.length, true);
   } else {

@@ -124,6 +124,11 @@ export function wasmKernels(): KernelInstance | null {
   return inst;
 }
 
+/** This thread's kernels when they are active and every array is float32 (a float32 kernel may run), else null. */
+export function wasmForFloat32(...arrays: ArrayLike<number>[]): KernelInstance | null {
+  return arrays.every((a) => a instanceof Float32Array) && wasmKernelsActive() ? wasmKernels() : null;
+}
+
 /**
  * Grows `wasm`'s memory to at least `bytes` and returns a float32 view of all of it (a fresh view: growing
  * detaches the old buffer). For the main-thread kernels; those shipped to workers as text repeat the two lines.
