@@ -16,8 +16,8 @@
 //   dS is written twice, as the A operand of dQ = dS·K ([rows/4][n][4], dsA) and of dK = dSᵀ·Q ([n/4][rows][4],
 //   dsT: 4 keys side by side for every query row); P as the A operand of dV = Pᵀ·dO ([n/4][rows][4], pT).
 
-import { CodeBuilder, ValType } from './encoder.js';
-import { emitExp, expLocals } from './exp-simd.js';
+import { CodeBuilder, emitTranspose4, ValType } from './encoder.js';
+import { emitExpInterleaved, expLocals } from './exp-simd.js';
 import { countedLoop } from './matmul-module.js';
 import type { WasmSimdLevel } from './simd-features.js';
 
@@ -54,64 +54,94 @@ function emitPanelAddress(f: CodeBuilder, pp: number, r: number, n: number, c: n
     .i32Add().localGet(r).i32Const(3).i32And().i32Const(4).i32Mul().i32Add();
 }
 
+/** Per-row v128 locals of the row functions, for the rows of a group that are processed side by side. */
+function rowLocals(f: CodeBuilder, g: number): number[] {
+  return Array.from({ length: g }, () => f.local(ValType.v128));
+}
+
 export function buildSoftmaxRows(level: WasmSimdLevel): CodeBuilder {
   const f = new CodeBuilder(SOFTMAX_ROWS_PARAMS.length);
   const s = 0, n = 1, rows = 2, lo = 3, ranges = 4, scale = 5, pp = 6, ml = 7;
-  const r = f.local(i32), c = f.local(i32), ptr = f.local(i32), q = f.local(i32);
+  const r = f.local(i32), c = f.local(i32), q = f.local(i32), rowBytes = f.local(i32);
   const m = f.local(f32), l = f.local(f32);
   const startV = f.local(ValType.v128), endV = f.local(ValType.v128), jv = f.local(ValType.v128);
-  const inside = f.local(ValType.v128), x = f.local(ValType.v128), e = f.local(ValType.v128);
-  const acc = f.local(ValType.v128), scaleV = f.local(ValType.v128);
-  const t = expLocals(f);
+  const inside = f.local(ValType.v128), scaleV = f.local(ValType.v128);
+  const ptr = Array.from({ length: 4 }, () => f.local(i32));
+  const x = rowLocals(f, 4), e = rowLocals(f, 4), acc = rowLocals(f, 4), mV = rowLocals(f, 4), tr = rowLocals(f, 4);
+  const t = Array.from({ length: 4 }, () => expLocals(f));
   f.localGet(scale).f32x4Splat().localSet(scaleV);
+  f.localGet(n).i32Const(4).i32Mul().localSet(rowBytes);
+  // pass 1, row by row: x = scale·s (-∞ outside the range), stored back; m_r = max_j x_rj, stored as ml[r].m,
+  // where an empty row (m = -∞) gets m = 0 so that x - m stays -∞, not NaN
   countedLoop(f, r, rows, () => {
     emitRowSetup(f, ranges, r, lo, startV, endV, jv);
-    // pass 1: x = scale·s (-∞ outside the range), stored back; acc = lane-wise max
-    f.v128ConstF32(-Infinity).localSet(acc);
-    f.localGet(s).localGet(r).localGet(n).i32Mul().i32Const(4).i32Mul().i32Add().localSet(ptr);
-    f.i32Const(0).localSet(c);
-    f.block().loop().localGet(c).localGet(n).i32GeU().brIf(1);
-    emitRangeMask(f, jv, startV, endV, inside);
-    f.localGet(ptr).v128Load(0).localGet(scaleV).f32x4Mul().v128ConstF32(-Infinity).localGet(inside).v128Bitselect()
-      .localSet(x);
-    f.localGet(ptr).localGet(x).v128Store(0);
-    f.localGet(acc).localGet(x).f32x4Max().localSet(acc);
-    f.localGet(jv).v128ConstI32(4).i32x4Add().localSet(jv);
-    f.localGet(ptr).i32Const(16).i32Add().localSet(ptr).localGet(c).i32Const(4).i32Add().localSet(c).br(0).end().end();
-    // m = max of the lanes; an empty row (m = -∞) uses m = 0 so that x - m stays -∞, not NaN
-    emitLanes(f, acc, (g) => g.f32Max());
-    f.localSet(m);
-    f.f32Const(0).localGet(m).localGet(m).f32Const(-Infinity).f32Eq().select().localSet(m);
-    // pass 2: e = exp(x - m) (0 where x = -∞), stored back; acc = lane-wise sum
-    f.f32Const(0).f32x4Splat().localSet(acc);
-    f.localGet(s).localGet(r).localGet(n).i32Mul().i32Const(4).i32Mul().i32Add().localSet(ptr);
+    f.v128ConstF32(-Infinity).localSet(acc[0]);
+    f.localGet(s).localGet(r).localGet(rowBytes).i32Mul().i32Add().localSet(ptr[0]);
     countedLoopBy4(f, c, n, () => {
-      f.localGet(ptr).v128Load(0).localSet(x);
-      f.localGet(x).localGet(m).f32x4Splat().f32x4Sub().localSet(e);
-      emitExp(f, level, e, e, t);
-      f.f32Const(0).f32x4Splat().localGet(e).localGet(x).v128ConstF32(-Infinity).f32x4Eq().v128Bitselect().localSet(e);
-      f.localGet(ptr).localGet(e).v128Store(0);
-      f.localGet(acc).localGet(e).f32x4Add().localSet(acc);
-      f.localGet(ptr).i32Const(16).i32Add().localSet(ptr);
+      emitRangeMask(f, jv, startV, endV, inside);
+      f.localGet(ptr[0]).v128Load(0).localGet(scaleV).f32x4Mul().v128ConstF32(-Infinity).localGet(inside)
+        .v128Bitselect().localSet(x[0]);
+      f.localGet(ptr[0]).localGet(x[0]).v128Store(0);
+      f.localGet(acc[0]).localGet(x[0]).f32x4Pmax().localSet(acc[0]); // pseudo-max: x = -∞ never wins
+      f.localGet(jv).v128ConstI32(4).i32x4Add().localSet(jv);
+      f.localGet(ptr[0]).i32Const(16).i32Add().localSet(ptr[0]);
     });
-    emitLanes(f, acc, (g) => g.f32Add());
-    f.localSet(l);
-    // ml[r] = (m, l)
-    f.localGet(ml).localGet(r).i32Const(8).i32Mul().i32Add().localGet(m).f32Store(0);
-    f.localGet(ml).localGet(r).i32Const(8).i32Mul().i32Add().localGet(l).f32Store(4);
-    // pass 3: p = e / l (0 for an empty row), written into the panel layout of pp, one lane per column
-    f.f32Const(1).localGet(l).f32Div().f32Const(0).localGet(l).f32Const(0).f32Gt().select().f32x4Splat().localSet(acc);
-    f.localGet(s).localGet(r).localGet(n).i32Mul().i32Const(4).i32Mul().i32Add().localSet(ptr);
+    emitLanes(f, acc[0], (g) => g.f32Max());
+    f.localSet(m);
+    f.localGet(ml).localGet(r).i32Const(8).i32Mul().i32Add()
+      .f32Const(0).localGet(m).localGet(m).f32Const(-Infinity).f32Eq().select().f32Store(0);
+  });
+  // passes 2 and 3 for the g rows r .. r+g-1 side by side (g = 4: their exps overlap, and P goes into its panel
+  // with a 4×4 transpose; g = 1: lane by lane). A row's arithmetic is the same for either g.
+  const rowsTogether = (g: number): void => {
+    for (let i = 0; i < g; i++) {
+      f.localGet(ml).localGet(r).i32Const(8).i32Mul().i32Add().f32Load(8 * i).f32x4Splat().localSet(mV[i]);
+      f.f32Const(0).f32x4Splat().localSet(acc[i]);
+      f.localGet(s).localGet(r).i32Const(i).i32Add().localGet(rowBytes).i32Mul().i32Add().localSet(ptr[i]);
+    }
+    // pass 2: e = exp(x - m) (0 where x = -∞), stored back; acc = lane-wise sum
+    countedLoopBy4(f, c, n, () => {
+      for (let i = 0; i < g; i++) f.localGet(ptr[i]).v128Load(0).localTee(x[i]).localGet(mV[i]).f32x4Sub().localSet(e[i]);
+      emitExpInterleaved(f, level, Array.from({ length: g }, (_, i) => ({ x: e[i], out: e[i], t: t[i] })));
+      for (let i = 0; i < g; i++) {
+        f.f32Const(0).f32x4Splat().localGet(e[i]).localGet(x[i]).v128ConstF32(-Infinity).f32x4Eq().v128Bitselect()
+          .localSet(e[i]);
+        f.localGet(ptr[i]).localGet(e[i]).v128Store(0);
+        f.localGet(acc[i]).localGet(e[i]).f32x4Add().localSet(acc[i]);
+        f.localGet(ptr[i]).i32Const(16).i32Add().localSet(ptr[i]);
+      }
+    });
+    // l_r = Σ lanes, stored as ml[r].l; acc becomes splat(1 / l_r) (0 for an empty row)
+    for (let i = 0; i < g; i++) {
+      emitLanes(f, acc[i], (h) => h.f32Add());
+      f.localSet(l);
+      f.localGet(ml).localGet(r).i32Const(8).i32Mul().i32Add().localGet(l).f32Store(8 * i + 4);
+      f.f32Const(1).localGet(l).f32Div().f32Const(0).localGet(l).f32Const(0).f32Gt().select().f32x4Splat()
+        .localSet(acc[i]);
+      f.localGet(s).localGet(r).i32Const(i).i32Add().localGet(rowBytes).i32Mul().i32Add().localSet(ptr[i]);
+    }
+    // pass 3: p = e / l, written into the panel layout of pp: (row r, column c) at pp + ((r>>2)·n + c)·16 + (r&3)·4
     f.i32Const(0).localSet(c);
     emitPanelAddress(f, pp, r, n, c);
     f.localSet(q);
     countedLoopBy4(f, c, n, () => {
-      f.localGet(ptr).v128Load(0).localGet(acc).f32x4Mul().localSet(e);
-      for (let lane = 0; lane < 4; lane++) f.localGet(q).localGet(e).v128Store32Lane(16 * lane, lane);
+      for (let i = 0; i < g; i++) {
+        f.localGet(ptr[i]).v128Load(0).localGet(acc[i]).f32x4Mul().localSet(e[i]);
+        f.localGet(ptr[i]).i32Const(16).i32Add().localSet(ptr[i]);
+      }
+      if (g === 4) emitTranspose4(f, e, tr, (col, push) => { f.localGet(q); push(); f.v128Store(16 * col); });
+      else for (let lane = 0; lane < 4; lane++) f.localGet(q).localGet(e[0]).v128Store32Lane(16 * lane, lane);
       f.localGet(q).i32Const(64).i32Add().localSet(q);
-      f.localGet(ptr).i32Const(16).i32Add().localSet(ptr);
     });
-  });
+  };
+  // groups of four rows while four remain (a block's rows4), then the last rows one at a time (a single query)
+  f.i32Const(0).localSet(r);
+  f.block().loop().localGet(r).i32Const(4).i32Add().localGet(rows).i32GtU().brIf(1);
+  rowsTogether(4);
+  f.localGet(r).i32Const(4).i32Add().localSet(r).br(0).end().end();
+  f.block().loop().localGet(r).localGet(rows).i32GeU().brIf(1);
+  rowsTogether(1);
+  f.localGet(r).i32Const(1).i32Add().localSet(r).br(0).end().end();
   return f;
 }
 
@@ -123,44 +153,60 @@ function countedLoopBy4(f: CodeBuilder, counter: number, limit: number, body: ()
   f.localGet(counter).i32Const(4).i32Add().localSet(counter).br(0).end().end();
 }
 
+/** rows must be a multiple of 4: each group of four rows is processed side by side (their exps overlap). */
 export function buildGradRows(level: WasmSimdLevel): CodeBuilder {
   const f = new CodeBuilder(GRAD_ROWS_PARAMS.length);
   const s = 0, dp = 1, n = 2, rows = 3, lo = 4, ranges = 5, scale = 6, lseD = 7, dsA = 8, dsT = 9, pT = 10;
   const r = f.local(i32), c = f.local(i32), ptr = f.local(i32), q = f.local(i32), qt = f.local(i32);
-  const lse = f.local(f32);
-  const startV = f.local(ValType.v128), endV = f.local(ValType.v128), jv = f.local(ValType.v128);
-  const inside = f.local(ValType.v128), x = f.local(ValType.v128), p = f.local(ValType.v128);
-  const ds = f.local(ValType.v128), scaleV = f.local(ValType.v128), lseV = f.local(ValType.v128);
-  const dV = f.local(ValType.v128);
-  const t = expLocals(f);
+  const rowBytes = f.local(i32), lse = f.local(f32);
+  const jv = f.local(ValType.v128), scaleV = f.local(ValType.v128), inside = f.local(ValType.v128);
+  const startV = rowLocals(f, 4), endV = rowLocals(f, 4), lseV = rowLocals(f, 4), dV = rowLocals(f, 4);
+  const p = rowLocals(f, 4), ds = rowLocals(f, 4), tr = rowLocals(f, 4);
+  const t = Array.from({ length: 4 }, () => expLocals(f));
   f.localGet(scale).f32x4Splat().localSet(scaleV);
-  countedLoop(f, r, rows, () => {
-    emitRowSetup(f, ranges, r, lo, startV, endV, jv);
-    // lse_r (0 for an empty row: every p is masked to 0 anyway) and D_r
-    f.localGet(lseD).localGet(r).i32Const(8).i32Mul().i32Add().f32Load(0).localSet(lse);
-    f.f32Const(0).localGet(lse).localGet(lse).f32Const(-Infinity).f32Eq().select().f32x4Splat().localSet(lseV);
-    f.localGet(lseD).localGet(r).i32Const(8).i32Mul().i32Add().f32Load(4).f32x4Splat().localSet(dV);
-    f.localGet(r).localGet(n).i32Mul().i32Const(4).i32Mul().localSet(ptr); // byte offset of row r in s and dp
-    f.i32Const(0).localSet(c);
-    emitPanelAddress(f, dsA, r, n, c); // q: (row r, column 0) of dsA
-    f.localSet(q);
-    f.localGet(r).i32Const(16).i32Mul().localSet(qt); // byte offset of (key block 0, row r) in dsT / pT
-    countedLoopBy4(f, c, n, () => {
-      emitRangeMask(f, jv, startV, endV, inside);
-      // p = exp(scale·s - lse) inside the range, else 0
-      f.localGet(s).localGet(ptr).i32Add().v128Load(0).localGet(scaleV).f32x4Mul().localGet(lseV).f32x4Sub().localSet(x);
-      emitExp(f, level, x, p, t);
-      f.localGet(p).f32Const(0).f32x4Splat().localGet(inside).v128Bitselect().localSet(p);
+  f.localGet(n).i32Const(4).i32Mul().localSet(rowBytes);
+  f.i32Const(0).localSet(r);
+  f.block().loop().localGet(r).localGet(rows).i32GeU().brIf(1);
+  for (let i = 0; i < 4; i++) {
+    // startV, endV = splat(range of row r+i); lseV = splat(lse_r) (0 for an empty row: its p are masked to 0
+    // anyway); dV = splat(D_r)
+    const entry = (): CodeBuilder => f.localGet(ranges).localGet(r).i32Const(8).i32Mul().i32Add();
+    entry().i32Load(8 * i).i32x4Splat().localSet(startV[i]);
+    entry().i32Load(8 * i + 4).i32x4Splat().localSet(endV[i]);
+    const pair = (): CodeBuilder => f.localGet(lseD).localGet(r).i32Const(8).i32Mul().i32Add();
+    pair().f32Load(8 * i).localSet(lse);
+    f.f32Const(0).localGet(lse).localGet(lse).f32Const(-Infinity).f32Eq().select().f32x4Splat().localSet(lseV[i]);
+    pair().f32Load(8 * i + 4).f32x4Splat().localSet(dV[i]);
+  }
+  f.localGet(lo).i32x4Splat().v128ConstI32(0, 1, 2, 3).i32x4Add().localSet(jv);
+  f.localGet(r).localGet(rowBytes).i32Mul().localSet(ptr); // byte offset of row r in s and dp
+  f.i32Const(0).localSet(c);
+  emitPanelAddress(f, dsA, r, n, c); // q: (row r, column 0) of dsA
+  f.localSet(q);
+  f.localGet(r).i32Const(16).i32Mul().localSet(qt); // byte offset of (key block 0, row r) in dsT / pT
+  countedLoopBy4(f, c, n, () => {
+    // p = exp(scale·s - lse) inside the row's range, else 0
+    for (let i = 0; i < 4; i++) {
+      f.localGet(s).localGet(ptr).i32Add().localGet(rowBytes).i32Const(i).i32Mul().i32Add().v128Load(0)
+        .localGet(scaleV).f32x4Mul().localGet(lseV[i]).f32x4Sub().localSet(p[i]);
+    }
+    emitExpInterleaved(f, level, p.map((v, i) => ({ x: v, out: v, t: t[i] })));
+    for (let i = 0; i < 4; i++) {
+      emitRangeMask(f, jv, startV[i], endV[i], inside);
+      f.localGet(p[i]).f32Const(0).f32x4Splat().localGet(inside).v128Bitselect().localSet(p[i]);
       // dS = p · (dP - D)
-      f.localGet(dp).localGet(ptr).i32Add().v128Load(0).localGet(dV).f32x4Sub().localGet(p).f32x4Mul().localSet(ds);
-      for (let lane = 0; lane < 4; lane++) f.localGet(q).localGet(ds).v128Store32Lane(16 * lane, lane);
-      f.localGet(dsT).localGet(qt).i32Add().localGet(ds).v128Store(0);
-      f.localGet(pT).localGet(qt).i32Add().localGet(p).v128Store(0);
-      f.localGet(jv).v128ConstI32(4).i32x4Add().localSet(jv);
-      f.localGet(ptr).i32Const(16).i32Add().localSet(ptr);
-      f.localGet(q).i32Const(64).i32Add().localSet(q);
-      f.localGet(qt).localGet(rows).i32Const(16).i32Mul().i32Add().localSet(qt);
-    });
+      f.localGet(dp).localGet(ptr).i32Add().localGet(rowBytes).i32Const(i).i32Mul().i32Add().v128Load(0)
+        .localGet(dV[i]).f32x4Sub().localGet(p[i]).f32x4Mul().localSet(ds[i]);
+      f.localGet(dsT).localGet(qt).i32Add().localGet(ds[i]).v128Store(16 * i);
+      f.localGet(pT).localGet(qt).i32Add().localGet(p[i]).v128Store(16 * i);
+    }
+    // dS of the four rows as dsA's four columns c .. c+3, each [row r .. r+3]
+    emitTranspose4(f, ds, tr, (col, push) => { f.localGet(q); push(); f.v128Store(16 * col); });
+    f.localGet(jv).v128ConstI32(4).i32x4Add().localSet(jv);
+    f.localGet(ptr).i32Const(16).i32Add().localSet(ptr);
+    f.localGet(q).i32Const(64).i32Add().localSet(q);
+    f.localGet(qt).localGet(rows).i32Const(16).i32Mul().i32Add().localSet(qt);
   });
+  f.localGet(r).i32Const(4).i32Add().localSet(r).br(0).end().end();
   return f;
 }

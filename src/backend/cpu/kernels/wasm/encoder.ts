@@ -108,6 +108,9 @@ export const SimdOp = {
   f32x4_div: 0xe7,
   f32x4_min: 0xe8,
   f32x4_max: 0xe9,
+  /** pseudo-minimum b < a ? b : a (one instruction on x64, unlike f32x4.min's NaN and ±0 rules); pmax likewise. */
+  f32x4_pmin: 0xea,
+  f32x4_pmax: 0xeb,
   f32x4_sqrt: 0xe3,
   i32x4_trunc_sat_f32x4_s: 0xf8,
   v128_load64_zero: 0x5d,
@@ -125,6 +128,8 @@ export const SimdOp = {
   f64x2_div: 0xf3,
   f64x2_min: 0xf4,
   f64x2_max: 0xf5,
+  f64x2_pmin: 0xf6,
+  f64x2_pmax: 0xf7,
   i32x4_trunc_sat_f64x2_s_zero: 0xfc,
   /** relaxed SIMD proposal: a·b + c, fused or not at the engine's choice (one rounding where fused). */
   f32x4_relaxed_madd: 0x105,
@@ -141,6 +146,22 @@ export const f32Lanes = (...l: number[]): number[] => l.flatMap((x) => [4 * x, 4
  */
 export const LO_PAIRS = f32Lanes(0, 4, 1, 5), HI_PAIRS = f32Lanes(2, 6, 3, 7);
 export const LO_HALVES = f32Lanes(0, 1, 4, 5), HI_HALVES = f32Lanes(2, 3, 6, 7);
+
+/**
+ * Emits the 4×4 transpose of the v128 locals rows[0..3] (t: four scratch v128 locals): for each column e it calls
+ * use(e, push), where push() leaves column e, [rows[0][e], rows[1][e], rows[2][e], rows[3][e]], on the stack.
+ */
+export function emitTranspose4(f: CodeBuilder, rows: number[], t: number[],
+  use: (e: number, push: () => void) => void): void {
+  f.localGet(rows[0]).localGet(rows[1]).i8x16Shuffle(LO_PAIRS).localSet(t[0]); // [r0.0 r1.0 r0.1 r1.1]
+  f.localGet(rows[0]).localGet(rows[1]).i8x16Shuffle(HI_PAIRS).localSet(t[1]); // [r0.2 r1.2 r0.3 r1.3]
+  f.localGet(rows[2]).localGet(rows[3]).i8x16Shuffle(LO_PAIRS).localSet(t[2]);
+  f.localGet(rows[2]).localGet(rows[3]).i8x16Shuffle(HI_PAIRS).localSet(t[3]);
+  // column e joins the low (even e) or high (odd e) halves of t[e >> 1] and t[2 + (e >> 1)]
+  for (let e = 0; e < 4; e++) {
+    use(e, () => f.localGet(t[e >> 1]).localGet(t[2 + (e >> 1)]).i8x16Shuffle(e & 1 ? HI_HALVES : LO_HALVES));
+  }
+}
 
 /** Builds one function body, one instruction per call. Locals are numbered params first, then declared locals. */
 export class CodeBuilder {
@@ -258,6 +279,8 @@ export class CodeBuilder {
   f32x4Div(): this { return this.simd(SimdOp.f32x4_div); }
   f32x4Min(): this { return this.simd(SimdOp.f32x4_min); }
   f32x4Max(): this { return this.simd(SimdOp.f32x4_max); }
+  f32x4Pmin(): this { return this.simd(SimdOp.f32x4_pmin); }
+  f32x4Pmax(): this { return this.simd(SimdOp.f32x4_pmax); }
   f32x4Sqrt(): this { return this.simd(SimdOp.f32x4_sqrt); }
   /** Loads 8 bytes into the low half of a v128 (high half zero). */
   v128Load64Zero(offset: number): this { return this.simd(SimdOp.v128_load64_zero, [3, offset]); }
@@ -292,6 +315,8 @@ export class CodeBuilder {
   f64x2Div(): this { return this.simd(SimdOp.f64x2_div); }
   f64x2Min(): this { return this.simd(SimdOp.f64x2_min); }
   f64x2Max(): this { return this.simd(SimdOp.f64x2_max); }
+  f64x2Pmin(): this { return this.simd(SimdOp.f64x2_pmin); }
+  f64x2Pmax(): this { return this.simd(SimdOp.f64x2_pmax); }
   i32x4TruncSatF64x2SZero(): this { return this.simd(SimdOp.i32x4_trunc_sat_f64x2_s_zero); }
   /** relaxed SIMD: [a, b, c] -> a·b + c (see SimdOp). Only valid where the engine has relaxed SIMD. */
   f32x4RelaxedMadd(): this { return this.simd(SimdOp.f32x4_relaxed_madd); }
