@@ -35,7 +35,7 @@ import {
 } from './attention.js';
 import { matmulUnits, multiplyPackedRows, packA4, packB4 } from './matmul.js';
 import {
-  QUERY_ROWS_MAX, packDimPanels8, packKeyPanels8, packRowsA, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
+  QUERY_ROWS_MAX, packDimPanelsWasm, packKeyPanelsWasm, stageRows, wasmAttentionBackwardUnits, wasmAttentionForwardUnits,
   wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits,
 } from './wasm/attention-wasm.js';
 import { packA, packAWasm, packB, packBWasm, wasmMatmulUnits } from './wasm/matmul-units.js';
@@ -50,7 +50,7 @@ function workerKernels(): string {
   return [
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
-    attentionBackwardUnits, packA, packB, packAWasm, packBWasm, wasmMatmulUnits, packKeyPanels8, packDimPanels8, packRowsA,
+    attentionBackwardUnits, packA, packB, packAWasm, packBWasm, wasmMatmulUnits, stageRows, packKeyPanelsWasm, packDimPanelsWasm,
     wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
     wasmMatmulRowsBf16Units, wasmSwigluUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\nconst QUERY_ROWS_MAX = ${QUERY_ROWS_MAX};\n`;

@@ -12,11 +12,14 @@
 // not online: its full score rows fit in memory, so the softmax is taken once, without rescaling.
 //   forward, per block:  S = Q·Kᵀ → softmaxRows (P = softmax of scale·S, masked) → O = P·V
 //   backward, per block: S = Q·Kᵀ, dP = dO·Vᵀ → gradRows (P, dS) → dQ = scale·dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO
-// Operands are packed into wasm memory as the micro-kernel expects: A operands as [rows/4][K][4], B operands as
-// panels of 8 columns [⌈N/8⌉][K][8]. K and V are packed once per (batch, kv head): as key panels (8 keys side by
-// side, the B of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K). The
-// forward packs only the keys some query of the batch item reads (the union of its ranges, widened to multiples of
-// 8), so a step of cached generation, one query over a cache with spare rows, costs its range, not the cache.
+// Each thread first stages a batch item's rows of Q, K, V (and dO) into its wasm memory as they lie, one memcpy
+// each, zero rows padding them to whole blocks and panels (stageRows). Q and dO, the A operands of Q·Kᵀ and dO·Vᵀ,
+// are then read where they lie (kernelRowsA); the other operands are packed in wasm as the micro-kernel expects
+// (packPanelsT8 and packPanels8 of matmul-pack-module.ts): A operands as [rows/4][K][4], B operands as panels of
+// 8 columns [⌈N/8⌉][K][8]. K and V are packed once per (batch, kv head): as key panels (8 keys side by side, the B
+// of Q·Kᵀ and dO·Vᵀ) and as dim panels (8 feature dims of every key, the B of P·V and dS·K). The forward stages
+// only the keys some query of the batch item reads (the union of its ranges, widened to multiples of 8), so a
+// step of cached generation, one query over a cache with spare rows, costs its range, not the cache.
 // A forward of at most QUERY_ROWS_MAX = 8 query rows skips the packing (for one query it costs more than the products): its rows
 // go one at a time through rowScores and rowValues (attention-query-module.ts), which read K and V in rows as
 // they lie, and add in the micro-kernel's order, so a row has the same bits on either path.
@@ -31,35 +34,41 @@
 import type { AttentionDims } from '../attention-reference.js';
 import type { KernelInstance } from './module.js';
 
-/** mem[off + (jp·D + d)·8 + c] = x[row 8·jp + c, d], rows j < Tk at base + j·stride (0 for j ≥ Tk8 padding). */
-export function packKeyPanels8(x: Float32Array, base: number, stride: number, Tk: number, D: number,
+/**
+ * Copies rows [first, first + count) of x (rows of rowFloats floats) into wasm memory at float index off, then zeros
+ * up to padTo rows: the packers and kernelRowsA below read whole panels and blocks, so rows past the real ones must
+ * be zero (a zero row contributes exact zeros to every sum).
+ */
+export function stageRows(x: Float32Array, first: number, count: number, padTo: number, rowFloats: number,
   mem: Float32Array, off: number): void {
-  const panels = (Tk + 7) >> 3;
-  mem.fill(0, off, off + panels * D * 8);
-  for (let j = 0; j < Tk; j++) {
-    const row = base + j * stride, o = off + (j >> 3) * D * 8 + (j & 7);
-    for (let d = 0; d < D; d++) mem[o + d * 8] = x[row + d];
-  }
+  mem.set(x.subarray(first * rowFloats, (first + count) * rowFloats), off);
+  mem.fill(0, off + count * rowFloats, off + padTo * rowFloats);
 }
 
-/** mem[off + (dp·ld + j)·8 + c] = x[row j, 8·dp + c] for j < rows (0 past D): 8 dims of each row side by side. */
-export function packDimPanels8(x: Float32Array, base: number, stride: number, rows: number, ld: number, D: number,
-  mem: Float32Array, off: number): void {
+/**
+ * Key panels of `rows` rows (a multiple of 8) staged at float index src with row stride `stride` floats:
+ * mem[dst + (jp·D + d)·8 + c] = row 8·jp + c, dim d (the B operand of Q·Kᵀ and dO·Vᵀ), by the wasm packPanelsT8.
+ */
+export function packKeyPanelsWasm(wasm: KernelInstance, src: number, stride: number, rows: number, D: number,
+  dst: number): void {
+  wasm.packPanelsT8(4 * src, 4 * stride, 4 * dst, D, rows >> 3);
+}
+
+/**
+ * Dim panels of `rows` staged rows: mem[dst + ((d>>3)·rows + j)·8 + (d&7)] = row j, dim d (0 past D), the B
+ * operand of P·V, dS·K, dSᵀ·Q and Pᵀ·dO. The wasm packPanels8 when D is a multiple of 8 (every BLT head size),
+ * else the same floats one at a time.
+ */
+export function packDimPanelsWasm(wasm: KernelInstance, mem: Float32Array, src: number, stride: number, rows: number,
+  D: number, dst: number): void {
+  if ((D & 7) === 0) {
+    wasm.packPanels8(4 * src, 4 * stride, 4 * dst, rows, D >> 3);
+    return;
+  }
   const panels = (D + 7) >> 3;
-  mem.fill(0, off, off + panels * ld * 8);
+  mem.fill(0, dst, dst + panels * rows * 8);
   for (let j = 0; j < rows; j++) {
-    const row = base + j * stride;
-    for (let d = 0; d < D; d++) mem[off + ((d >> 3) * ld + j) * 8 + (d & 7)] = x[row + d];
-  }
-}
-
-/** mem[off + ((r>>2)·D + d)·4 + (r&3)] = x[row r, d] for r < rows, 0 for rows ≤ r < rows4: the A-operand layout. */
-export function packRowsA(x: Float32Array, base: number, stride: number, rows: number, rows4: number, D: number,
-  mem: Float32Array, off: number): void {
-  mem.fill(0, off, off + rows4 * D);
-  for (let r = 0; r < rows; r++) {
-    const row = base + r * stride, o = off + (r >> 2) * D * 4 + (r & 3);
-    for (let d = 0; d < D; d++) mem[o + d * 4] = x[row + d];
+    for (let d = 0; d < D; d++) mem[dst + ((d >> 3) * rows + j) * 8 + (d & 7)] = mem[src + j * stride + d];
   }
 }
 
@@ -90,13 +99,15 @@ export function wasmAttentionBlockUnits(
 ): void {
   const { Tq, Tk, Hq, Hkv, D, scale } = dims;
   const QB = 32; // query rows per block (a multiple of 4)
-  const group = Hq / Hkv;
-  const Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  const group = Hq / Hkv, qRow = Hq * D, kRow = Hkv * D; // floats per query row and per key row (all heads)
+  const Tq4 = (Tq + 3) & ~3, Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
   // wasm memory layout, in float32 units
-  const kpOff = 0;                          // K as key panels [Tk8/8][D][8]
-  const vpOff = kpOff + Tk8 * D;            // V as dim panels [D8/8][Tk8][8]
-  const qpOff = vpOff + D8 * Tk8;           // the block's Q rows as A [QB/4][D][4]
-  const sOff = qpOff + QB * D;              // scores, then probabilities [rows][n]
+  const qsOff = 0;                          // item b's query rows [Tq4][Hq·D] (Q is read in place, kernelRowsA)
+  const ksOff = qsOff + Tq4 * qRow;         // its key rows [kLo8, kLo8 + nK8) [Tk8][Hkv·D]
+  const vsOff = ksOff + Tk8 * kRow;         // its value rows, the same
+  const kpOff = vsOff + Tk8 * kRow;         // K of head g as key panels [Tk8/8][D][8]
+  const vpOff = kpOff + Tk8 * D;            // V of head g as dim panels [D8/8][Tk8][8]
+  const sOff = vpOff + D8 * Tk8;            // scores, then probabilities [rows][n]
   const ppOff = sOff + QB * Tk8;            // P as A [rows/4][n][4]
   const oOff = ppOff + QB * Tk8;            // O = P·V [rows][D8]
   const rangesOff = oOff + QB * D8;         // int32 (start, end) per row
@@ -104,25 +115,28 @@ export function wasmAttentionBlockUnits(
   const bytes = 4 * (mlOff + 2 * QB);
   if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
-  let packedBase = -1, rangesItem = -1;
-  let kLo8 = 0, nK8 = 0; // keys packed: [kLo8, kLo8 + nK8), kLo8 a multiple of 8; key j at panel row j - kLo8
+  let stagedItem = -1, packedHead = -1;
+  let kLo8 = 0, nK8 = 0; // keys staged: [kLo8, kLo8 + nK8), kLo8 a multiple of 8; key j at staged row j - kLo8
   for (let u = unitStart; u < unitEnd; u++) {
     const b = Math.floor(u / Hq), h = u - b * Hq, g = Math.floor(h / group);
-    if (b !== rangesItem) { // only the keys some query of item b reads are packed (one new query reads few of them)
+    if (b !== stagedItem) { // only the keys some query of item b reads are staged (one new query reads few of them)
       let lo = Tk, hi = 0;
       for (let t = b * Tq; t < (b + 1) * Tq; t++) {
         if (kvEnd[t] > kvStart[t]) { if (kvStart[t] < lo) lo = kvStart[t]; if (kvEnd[t] > hi) hi = kvEnd[t]; }
       }
       kLo8 = hi > lo ? lo & ~7 : 0;
       nK8 = hi > lo ? ((hi + 7) & ~7) - kLo8 : 0;
-      rangesItem = b; // a new item has a new kvBase, so its keys are packed below
+      const rowsK = Math.min(Tk, kLo8 + nK8) - kLo8;
+      stageRows(q, b * Tq, Tq, Tq4, qRow, mem, qsOff);
+      stageRows(k, b * Tk + kLo8, rowsK, nK8, kRow, mem, ksOff);
+      stageRows(v, b * Tk + kLo8, rowsK, nK8, kRow, mem, vsOff);
+      stagedItem = b;
+      packedHead = -1;
     }
-    const kvBase = (b * Tk * Hkv + g) * D; // key j of head g starts at kvBase + j·Hkv·D
-    if (kvBase !== packedBase) {
-      const rowsK = Math.min(Tk, kLo8 + nK8) - kLo8, first = kvBase + kLo8 * Hkv * D;
-      packKeyPanels8(k, first, Hkv * D, rowsK, D, mem, kpOff);
-      packDimPanels8(v, first, Hkv * D, rowsK, nK8, D, mem, vpOff);
-      packedBase = kvBase;
+    if (g !== packedHead) {
+      packKeyPanelsWasm(wasm, ksOff + g * D, kRow, nK8, D, kpOff);
+      packDimPanelsWasm(wasm, mem, vsOff + g * D, kRow, nK8, D, vpOff);
+      packedHead = g;
     }
     for (let t0 = 0; t0 < Tq; t0 += QB) {
       const rows = Math.min(QB, Tq - t0), rows4 = (rows + 3) & ~3;
@@ -141,10 +155,10 @@ export function wasmAttentionBlockUnits(
         }
         continue;
       }
-      const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8, p8 = lo8 - kLo8; // p8: lo8's packed row
-      packRowsA(q, qo, Hq * D, rows, rows4, D, mem, qpOff);
-      // S [rows4][n] = Q·Kᵀ over key panels lo8/8 .. ; then P; then O [rows4][D8] = P·V over keys lo8 ..
-      wasm.kernel(4 * qpOff, 4 * (kpOff + (p8 >> 3) * D * 8), 4 * sOff, D, rows4 >> 2, n >> 3, 4 * n, 32 * D, 0);
+      const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8, p8 = lo8 - kLo8; // p8: lo8's staged row
+      // S [rows4][n] = Q·Kᵀ over key panels p8/8 .. (Q's rows where they lie); then P; then O [rows4][D8] = P·V
+      wasm.kernelRowsA(4 * (qsOff + t0 * qRow + h * D), 4 * (kpOff + (p8 >> 3) * D * 8), 4 * sOff, D, rows4 >> 2,
+        n >> 3, 4 * n, 32 * D, 0, 4 * qRow);
       wasm.softmaxRows(4 * sOff, n, rows4, lo8, 4 * rangesOff, scale, 4 * ppOff, 4 * mlOff);
       wasm.kernel(4 * ppOff, 4 * (vpOff + p8 * 8), 4 * oOff, n, rows4 >> 2, D8 >> 3, 4 * D8, 32 * nK8, 0);
       for (let r = 0; r < rows; r++) {
@@ -235,16 +249,18 @@ export function wasmAttentionBackwardUnits(
 ): void {
   const { Tq, Tk, Hq, Hkv, D, scale } = dims;
   const QB = 32;
-  const group = Hq / Hkv;
-  const Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
-  const kpOff = 0;                          // K as key panels [Tk8/8][D][8]  (B of S = Q·Kᵀ)
+  const group = Hq / Hkv, qRow = Hq * D, kRow = Hkv * D;
+  const Tq4 = (Tq + 3) & ~3, Tk8 = (Tk + 7) & ~7, D8 = (D + 7) & ~7;
+  const qsOff = 0;                          // item b's query rows [Tq4][Hq·D]  (A of S = Q·Kᵀ, read in place)
+  const dsOff = qsOff + Tq4 * qRow;         // its dO rows                     (A of dP = dO·Vᵀ, read in place)
+  const ksOff = dsOff + Tq4 * qRow;         // its key rows [Tk8][Hkv·D]
+  const vsOff = ksOff + Tk8 * kRow;         // its value rows
+  const kpOff = vsOff + Tk8 * kRow;         // K as key panels [Tk8/8][D][8]  (B of S = Q·Kᵀ)
   const vkOff = kpOff + Tk8 * D;            // V as key panels                 (B of dP = dO·Vᵀ)
   const kdOff = vkOff + Tk8 * D;            // K as dim panels [D8/8][Tk8][8]  (B of dQ = dS·K)
   const dkOff = kdOff + D8 * Tk8;           // Σ dSᵀ·Q  [Tk8][D8]
   const dvOff = dkOff + Tk8 * D8;           // Σ Pᵀ·dO  [Tk8][D8]
-  const qaOff = dvOff + Tk8 * D8;           // Q block as A [QB/4][D][4]
-  const daOff = qaOff + QB * D;             // dO block as A
-  const qbOff = daOff + QB * D;             // Q block as B panels [D8/8][rows4][8]  (B of dK)
+  const qbOff = dvOff + Tk8 * D8;           // Q block as B panels [D8/8][rows4][8]  (B of dK)
   const dbOff = qbOff + QB * D8;            // dO block as B panels                  (B of dV)
   const sOff = dbOff + QB * D8;             // S [rows][n]
   const dpOff = sOff + QB * Tk8;            // dP [rows][n]
@@ -257,12 +273,20 @@ export function wasmAttentionBackwardUnits(
   const bytes = 4 * (lsedOff + 2 * QB);
   if (wasm.memory.buffer.byteLength < bytes) wasm.memory.grow(Math.ceil((bytes - wasm.memory.buffer.byteLength) / 65536));
   const mem = new Float32Array(wasm.memory.buffer), memI = new Int32Array(wasm.memory.buffer);
+  let stagedItem = -1;
   for (let u = unitStart; u < unitEnd; u++) {
     const b = Math.floor(u / Hkv), g = u - b * Hkv;
     const kvBase = (b * Tk * Hkv + g) * D;
-    packKeyPanels8(k, kvBase, Hkv * D, Tk, D, mem, kpOff);
-    packKeyPanels8(v, kvBase, Hkv * D, Tk, D, mem, vkOff);
-    packDimPanels8(k, kvBase, Hkv * D, Tk, Tk8, D, mem, kdOff);
+    if (b !== stagedItem) {
+      stageRows(q, b * Tq, Tq, Tq4, qRow, mem, qsOff);
+      stageRows(dOut, b * Tq, Tq, Tq4, qRow, mem, dsOff);
+      stageRows(k, b * Tk, Tk, Tk8, kRow, mem, ksOff);
+      stageRows(v, b * Tk, Tk, Tk8, kRow, mem, vsOff);
+      stagedItem = b;
+    }
+    packKeyPanelsWasm(wasm, ksOff + g * D, kRow, Tk8, D, kpOff);
+    packKeyPanelsWasm(wasm, vsOff + g * D, kRow, Tk8, D, vkOff);
+    packDimPanelsWasm(wasm, mem, ksOff + g * D, kRow, Tk8, D, kdOff);
     mem.fill(0, dkOff, dvOff + Tk8 * D8);
     for (let h = g * group; h < (g + 1) * group; h++) {
       for (let t0 = 0; t0 < Tq; t0 += QB) {
@@ -285,13 +309,12 @@ export function wasmAttentionBackwardUnits(
           continue;
         }
         const lo8 = lo & ~7, n = Math.min(Tk8, (hi + 7) & ~7) - lo8;
-        packRowsA(q, qo, Hq * D, rows, rows4, D, mem, qaOff);
-        packRowsA(dOut, qo, Hq * D, rows, rows4, D, mem, daOff);
-        packDimPanels8(q, qo, Hq * D, rows, rows4, D, mem, qbOff);
-        packDimPanels8(dOut, qo, Hq * D, rows, rows4, D, mem, dbOff);
+        const qs = qsOff + t0 * qRow + h * D, ds = dsOff + t0 * qRow + h * D; // the block's first staged row
+        packDimPanelsWasm(wasm, mem, qs, qRow, rows4, D, qbOff);
+        packDimPanelsWasm(wasm, mem, ds, qRow, rows4, D, dbOff);
         const kOff = (lo8 >> 3) * D * 8, rb = rows4 >> 2;
-        wasm.kernel(4 * qaOff, 4 * (kpOff + kOff), 4 * sOff, D, rb, n >> 3, 4 * n, 32 * D, 0);  // S = Q·Kᵀ
-        wasm.kernel(4 * daOff, 4 * (vkOff + kOff), 4 * dpOff, D, rb, n >> 3, 4 * n, 32 * D, 0); // dP = dO·Vᵀ
+        wasm.kernelRowsA(4 * qs, 4 * (kpOff + kOff), 4 * sOff, D, rb, n >> 3, 4 * n, 32 * D, 0, 4 * qRow); // S = Q·Kᵀ
+        wasm.kernelRowsA(4 * ds, 4 * (vkOff + kOff), 4 * dpOff, D, rb, n >> 3, 4 * n, 32 * D, 0, 4 * qRow); // dP = dO·Vᵀ
         wasm.gradRows(4 * sOff, 4 * dpOff, n, rows4, lo8, 4 * rangesOff, scale, 4 * lsedOff, 4 * dsaOff, 4 * dstOff,
           4 * ptOff);
         wasm.kernel(4 * dsaOff, 4 * (kdOff + lo8 * 8), 4 * dqOff, n, rb, D8 >> 3, 4 * D8, 32 * Tk8, 0); // dS·K
