@@ -12,8 +12,8 @@ export const nodeWorkers: WorkerHost = {
   startsWhileBlocked: true,
   start(body, workerData) {
     const src = `${body}
-const { parentPort, workerData } = require('node:worker_threads');
-main(workerData, (handler) => parentPort.on('message', handler));
+const { parentPort, receiveMessageOnPort, workerData } = require('node:worker_threads');
+main(workerData, (handler) => parentPort.on('message', handler), () => receiveMessageOnPort(parentPort)?.message);
 `;
     const worker = new Worker(src, { eval: true, workerData });
     worker.unref(); // an idle pool must not keep the process alive

@@ -54,6 +54,23 @@ describe('matmulThreaded', () => {
     setCpuThreads(initialThreads);
   });
 
+  it('a job with fewer units than the pool has threads leaves a worker out, and later jobs still use it', () => {
+    // Node workers wait for the next job on a shared counter and take its message synchronously; a worker that
+    // gets no message for a job (2 units on 3 threads: the second worker) must go on waiting, not take a later
+    // job's message early or hang. Big jobs before and after the small one check every worker still answers.
+    setCpuThreads(3);
+    const cases: [number, number, number][] = [[131, 130, 129], [8, 2048, 160], [131, 130, 129], [8, 2048, 160]];
+    for (const [M, K, N] of cases) { // M = 8: two 4-row units
+      expect(2 * M * N * K).toBeGreaterThan(MATMUL_THREAD_MIN_FLOPS);
+      const a = randomArray(M * K, false, M), b = randomArray(K * N, false, N);
+      const single = new Float32Array(M * N), threaded = new Float32Array(M * N).fill(NaN);
+      matmulBatched(a, b, single, 1, M, K, N, false, false, 0, 0);
+      matmulThreaded(a, b, threaded, M, K, N, false, false);
+      expect(threaded).toEqual(single);
+    }
+    setCpuThreads(initialThreads);
+  });
+
   it('batched with a broadcast operand, float64 and shared buffers, agrees with the reference', () => {
     setCpuThreads(2);
     const batch = 5, M = 37, K = 96, N = 70;

@@ -22,8 +22,11 @@ export interface WorkerHost {
    */
   readonly startsWhileBlocked: boolean;
   /**
-   * Starts a worker that runs `body`, a script defining `function main(workerData, onMessage)`. The host adds
-   * the few lines that call `main` with `workerData` and with a function that subscribes to the worker's messages.
+   * Starts a worker that runs `body`, a script defining `function main(workerData, onMessage, receiveSync)`. The
+   * host adds the few lines that call `main` with `workerData`, a function that subscribes to the worker's
+   * messages and, where the runtime can, `receiveSync`: a function returning the next message without the event
+   * loop, or undefined if none is queued (Node: receiveMessageOnPort). A worker given one stays off its event loop
+   * between jobs, blocked on the pool's job counter, which wakes it faster than a message does.
    */
   start(body: string, workerData: unknown): KernelWorker;
 }
