@@ -4,7 +4,7 @@
 // in one place only, and the same positions array changed in place between calls).
 
 import { describe, expect, it } from 'vitest';
-import { rope } from '../../../src/backend/cpu/kernels/rope.js';
+import { rope, ropeReference } from '../../../src/backend/cpu/kernels/rope.js';
 
 function fresh(x: Float32Array, B: number, T: number, H: number, Dh: number, pos: Int32Array, theta: number,
   inverse: boolean): Float32Array {
@@ -39,5 +39,21 @@ describe('cpu rope angle tables', () => {
     const out = new Float32Array(B * T * H * 8);
     rope(x, B, T, H, 8, pos, 10000, false, true, out);
     expect(out).toEqual(fresh(x, B, T, H, 8, pos, 10000, false));
+  });
+
+  it('the wasm rotation (float32 x of 4096 floats or more) has the bits of the JS loop', () => {
+    // Same float64 operations in the same order (rope-module.ts), so equality is exact, not a tolerance.
+    const B = 3, T = 37, H = 5, Dh = 12; // 6660 floats; T and H odd, so rows wrap positions mid-batch
+    const x = Float32Array.from({ length: B * T * H * Dh }, (_, i) => Math.sin(i * 0.61) * 7 + Math.cos(i) * 1e-3);
+    const pos = Int32Array.from({ length: T }, (_, i) => 3 * i + 2);
+    for (const inverse of [false, true]) {
+      for (const float32 of [true, false]) {
+        const got = new Float32Array(x.length), want = new Float32Array(x.length);
+        rope(x, B, T, H, Dh, pos, 500000, inverse, float32, got);
+        ropeReference(x, B, T, H, Dh, pos, 500000, inverse, float32, want);
+        expect(Array.from(got)).toEqual(Array.from(want));
+        if (float32) expect(Array.from(got)).toEqual(Array.from(fresh(x, B, T, H, Dh, pos, 500000, inverse)));
+      }
+    }
   });
 });

@@ -6,6 +6,7 @@
 // `inverse` rotates by the negative angle (the backward of the rotation is its inverse).
 
 import type { FloatArray } from '../../../tensor/dtype.js';
+import { wasmForFloat32, wasmMemoryAtLeast } from './wasm/module.js';
 
 /** The cos and sin of every (position, pair) angle, [T, Dh/2] each. */
 interface AngleTable { theta: number; Dh: number; float32: boolean; pos: Int32Array; cos: Float64Array; sin: Float64Array }
@@ -40,9 +41,38 @@ function angleTable(T: number, Dh: number, pos: Int32Array, theta: number, float
   return table;
 }
 
-/** out = RoPE(x) with positions pos [T]; `float32` rounds the angle table as HF's float32 tensors do. */
+/** Below this many floats of x, rope stays in JS (staging x in wasm memory costs more than it saves). */
+const WASM_MIN = 4096;
+
+/**
+ * out = RoPE(x) with positions pos [T]; `float32` rounds the angle table as HF's float32 tensors do. Float32 x of at
+ * least WASM_MIN floats is rotated by the wasm ropeRows (wasm/rope-module.ts: the same float64 operations as
+ * ropeReference, so the same bits), else by ropeReference.
+ */
 export function rope(x: FloatArray, B: number, T: number, H: number, Dh: number, pos: Int32Array, theta: number,
   inverse: boolean, float32: boolean, out: FloatArray): void {
+  const n = B * T * H * Dh;
+  const wasm = n >= WASM_MIN ? wasmForFloat32(x, out) : null;
+  if (!wasm) { ropeReference(x, B, T, H, Dh, pos, theta, inverse, float32, out); return; }
+  const half = Dh / 2;
+  const { cos, sin } = angleTable(T, Dh, pos, theta, float32);
+  const sign = inverse ? -1 : 1;
+  // wasm memory, in bytes: x [n float32] | out [n float32] | table: per (position, pair) cc = [c, c], ss = [-s, s]
+  const xOff = 0, outOff = 4 * n, tabOff = 8 * n + ((8 - ((8 * n) % 16)) % 16);
+  const mem = wasmMemoryAtLeast(wasm, tabOff + 32 * T * half);
+  mem.set(x.subarray(0, n), 0);
+  const tab = new Float64Array(wasm.memory.buffer, tabOff, 4 * T * half);
+  for (let e = 0; e < T * half; e++) {
+    const s = sign * sin[e];
+    tab[4 * e] = cos[e]; tab[4 * e + 1] = cos[e]; tab[4 * e + 2] = -s; tab[4 * e + 3] = s;
+  }
+  wasm.ropeRows(xOff, tabOff, outOff, B * T, T, H, half);
+  out.set(mem.subarray(n, 2 * n));
+}
+
+/** rope as the plain float64 JS loop, rounded on store. */
+export function ropeReference(x: FloatArray, B: number, T: number, H: number, Dh: number, pos: Int32Array,
+  theta: number, inverse: boolean, float32: boolean, out: FloatArray): void {
   const half = Dh / 2;
   const { cos, sin } = angleTable(T, Dh, pos, theta, float32);
   const sign = inverse ? -1 : 1; // the inverse rotation: the angle negated, so sin negated (exactly)
