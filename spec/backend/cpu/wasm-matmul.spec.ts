@@ -87,7 +87,7 @@ describe('wasm encoder', () => {
       'function:binaryRows_mul', 'function:binaryRows_sub', 'function:exp64Rows', 'function:expRows', 'function:gradRows', 'function:kernel',
       'function:kernelRow', 'function:kernelRowBf16', 'function:kernelRowsA', 'function:packPanels4', 'function:packPanels8',
       'function:packPanelsT8', 'function:rmsNormBackwardRows', 'function:rmsNormRows', 'function:ropeRows', 'function:rowScores', 'function:rowValues',
-      'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'function:sumSquaresRows', 'function:swigluBackwardRows', 'function:swigluRows',
+      'function:sigmoidRows', 'function:siluRows', 'function:softmaxRows', 'function:sumExpRows', 'function:sumSquaresRows', 'function:swigluBackwardRows', 'function:swigluRows',
       'memory:memory']);
   });
 });

@@ -66,6 +66,7 @@ export const Op = {
   i32_load: 0x28,
   f32_load: 0x2a,
   f32_store: 0x38,
+  f64_store: 0x39,
   i32_lt_s: 0x48,
   i32_ne: 0x47,
   f32_eq: 0x5b,
@@ -74,6 +75,7 @@ export const Op = {
   f32_div: 0x95,
   f32_max: 0x97,
   f64_convert_i32_u: 0xb8,
+  f64_promote_f32: 0xbb,
   if: 0x04,
   else: 0x05,
   select: 0x1b,
@@ -90,6 +92,7 @@ export const SimdOp = {
   f32x4_splat: 0x13,
   f64x2_splat: 0x14,
   f32x4_extract_lane: 0x1f,
+  f64x2_extract_lane: 0x21,
   v128_load16_lane: 0x55,
   v128_load32_lane: 0x56,
   v128_store32_lane: 0x5a,
@@ -203,12 +206,14 @@ export class CodeBuilder {
   i32Load(offset = 0): this { this.bytes.push(Op.i32_load, 2, ...uleb128(offset)); return this; }
   f32Load(offset = 0): this { this.bytes.push(Op.f32_load, 2, ...uleb128(offset)); return this; }
   f32Store(offset = 0): this { this.bytes.push(Op.f32_store, 2, ...uleb128(offset)); return this; }
+  f64Store(offset = 0): this { this.bytes.push(Op.f64_store, 3, ...uleb128(offset)); return this; }
   f32Eq(): this { this.bytes.push(Op.f32_eq); return this; }
   f32Gt(): this { this.bytes.push(Op.f32_gt); return this; }
   f32Add(): this { this.bytes.push(Op.f32_add); return this; }
   f32Div(): this { this.bytes.push(Op.f32_div); return this; }
   f32Max(): this { this.bytes.push(Op.f32_max); return this; }
   f64ConvertI32U(): this { this.bytes.push(Op.f64_convert_i32_u); return this; }
+  f64PromoteF32(): this { this.bytes.push(Op.f64_promote_f32); return this; }
   /** if (no result) ... [else ...] end: pops an i32 condition. */
   if(): this { this.bytes.push(Op.if, BLOCK_EMPTY); return this; }
   else(): this { this.bytes.push(Op.else); return this; }
@@ -262,6 +267,7 @@ export class CodeBuilder {
   f32x4Splat(): this { return this.simd(SimdOp.f32x4_splat); }
   f64x2Splat(): this { return this.simd(SimdOp.f64x2_splat); }
   f32x4ExtractLane(lane: number): this { this.simd(SimdOp.f32x4_extract_lane); this.bytes.push(lane); return this; }
+  f64x2ExtractLane(lane: number): this { this.simd(SimdOp.f64x2_extract_lane); this.bytes.push(lane); return this; }
   i32x4LtS(): this { return this.simd(SimdOp.i32x4_lt_s); }
   i32x4GeS(): this { return this.simd(SimdOp.i32x4_ge_s); }
   f32x4Eq(): this { return this.simd(SimdOp.f32x4_eq); }

@@ -2,7 +2,7 @@
 // versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight) and its packing
 // (matmul-pack-module.ts), the attention row functions (attention-module.ts), attention's one-query path
 // (attention-query-module.ts), the elementwise functions (elementwise-module.ts), SwiGLU's gate
-// (swiglu-module.ts), RMSNorm (rms-norm-module.ts), RoPE (rope-module.ts) and the AdamW update (adamw-module.ts), sharing one exported
+// (swiglu-module.ts), RMSNorm (rms-norm-module.ts), RoPE (rope-module.ts), log-softmax's row sums (softmax-module.ts) and the AdamW update (adamw-module.ts), sharing one exported
 // memory, built for the SIMD level that simd-features.ts detected. Every thread instantiates the same bytes (its
 // own memory); bytes are built once per level. Creating it uses only the WebAssembly API (no Node modules), so it
 // works in a browser too.
@@ -23,6 +23,7 @@ import { MATMUL_ROW_KERNEL_PARAMS, buildMatmulRowKernel } from './matmul-row-mod
 import { PACK_PANELS_PARAMS, buildPackPanels, buildPackPanelsT8 } from './matmul-pack-module.js';
 import { MATMUL_ROW_BF16_PARAMS, buildMatmulRowBf16Kernel } from './matmul-row-bf16-module.js';
 import { ROPE_ROWS_PARAMS, buildRopeRows } from './rope-module.js';
+import { SUM_EXP_ROWS_PARAMS, buildSumExpRows } from './softmax-module.js';
 import { SWIGLU_BACKWARD_ROWS_PARAMS, SWIGLU_ROWS_PARAMS, buildSwigluBackwardRows, buildSwigluRows } from './swiglu-module.js';
 import { wasmSimdLevel, type WasmSimdLevel } from './simd-features.js';
 
@@ -68,6 +69,8 @@ export interface KernelInstance {
   rmsNormRows: (x: number, w: number, y: number, rstd: number, rows: number, D: number, eps: number) => void;
   rmsNormBackwardRows: (dy: number, x: number, w: number, rstd: number, dx: number, dwAcc: number, rows: number,
     D: number) => void;
+  /** Per row of cols floats (a multiple of 4): the max m and Σ exp(x - m) as float64 pairs (softmax-module.ts) */
+  sumExpRows: (x: number, rows: number, cols: number, ms: number) => void;
   /** RoPE's rotation of rows [B·T, H, 2·half] by a table of (cc, ss) vectors per position (rope-module.ts) */
   ropeRows: (x: number, tab: number, out: number, rows: number, T: number, H: number, half: number) => void;
   /** The AdamW update in place, n a multiple of 4 (adamw-module.ts) */
@@ -104,6 +107,7 @@ export function kernelModuleBytes(level: WasmSimdLevel = wasmSimdLevel()): Uint8
       { name: 'rmsNormBackwardRows', params: RMS_NORM_BACKWARD_ROWS_PARAMS, code: buildRmsNormBackwardRows() },
       { name: 'adamwRows', params: ADAMW_ROWS_PARAMS, code: buildAdamwRows() },
       { name: 'ropeRows', params: ROPE_ROWS_PARAMS, code: buildRopeRows() },
+      { name: 'sumExpRows', params: SUM_EXP_ROWS_PARAMS, code: buildSumExpRows() },
       ...WASM_BINARY_OPS.map((op) => ({ name: `binaryRows_${op}`, params: BINARY_ROWS_PARAMS, code: buildBinaryRows(op) })),
     ], 1);
     bytesByLevel.set(level, bytes);
