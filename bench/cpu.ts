@@ -156,19 +156,22 @@ async function benchMatmul(quick: boolean, t: TfjsLoad): Promise<BenchRow[]> {
 
 async function benchAttention(quick: boolean, t: TfjsLoad): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
-  const H = 4, D = 64;
   const threads = getCpuThreads();
-  for (const T of quick ? [128, 256] : [128, 256, 512, 1024]) {
-    const dims = { B: 1, Tq: T, Tk: T, Hq: H, Hkv: H, D, scale: 1 / Math.sqrt(D) };
-    const n = T * H * D;
+  // causal self-attention, one sequence, 4 heads of 64; then the shape of blt-small's local layers in its training
+  // step (batch 4 × 512 bytes, 4 heads of 32)
+  const shapes = (quick ? [128, 256] : [128, 256, 512, 1024]).map((T) => ({ B: 1, T, H: 4, D: 64 }));
+  if (!quick) shapes.push({ B: 4, T: 512, H: 4, D: 32 });
+  for (const { B, T, H, D } of shapes) {
+    const dims = { B, Tq: T, Tk: T, Hq: H, Hkv: H, D, scale: 1 / Math.sqrt(D) };
+    const n = B * T * H * D;
     const q = randomArray(n, 3), k = randomArray(n, 4), v = randomArray(n, 5), dOut = randomArray(n, 6);
-    const kvStart = new Int32Array(T); // causal: query t sees keys 0..t
-    const kvEnd = Int32Array.from({ length: T }, (_, t) => t + 1);
-    const out = new Float32Array(n), lse = new Float32Array(H * T);
+    const kvStart = new Int32Array(B * T); // causal: query t sees keys 0..t
+    const kvEnd = Int32Array.from({ length: B * T }, (_, i) => (i % T) + 1);
+    const out = new Float32Array(n), lse = new Float32Array(B * H * T);
     const dq = new Float32Array(n), dk = new Float32Array(n), dv = new Float32Array(n);
-    const pairs = (H * T * (T + 1)) / 2;
-    const dense = 4 * H * T * T * D;
-    const shape = `T=${T} H=${H} D=${D} causal`;
+    const pairs = (B * H * T * (T + 1)) / 2;
+    const dense = 4 * B * H * T * T * D;
+    const shape = `${B > 1 ? `B=${B} ` : ''}T=${T} H=${H} D=${D} causal`;
     // JS kernels (float64 sums) called directly; the dispatcher (attention-threads.ts) runs wasm for float32
     const fwdJs = () => attentionForward(q, k, v, kvStart, kvEnd, dims, out, lse);
     const bwdJs = () => attentionBackward(q, k, v, out, lse, dOut, kvStart, kvEnd, dims, dq, dk, dv);
@@ -188,7 +191,7 @@ async function benchAttention(quick: boolean, t: TfjsLoad): Promise<BenchRow[]> 
         );
       }
     }
-    const peer = t.tf ? tfjsAttention(t.tf, q, k, v, H, T, D) : null;
+    const peer = t.tf && B === 1 ? tfjsAttention(t.tf, q, k, v, H, T, D) : null;
     if (peer) variants.push({ variant: 'tfjs-wasm ops forward 1 thread', threads: 1, setup: () => setCpuThreads(threads), fn: peer.run, flops: F, denseFlops: dense });
     rows.push(...await timeInterleaved('cpu attention', shape, variants, quick ? 1 : 3,
       (x) => (x.variant.startsWith('JS') ? 3 : 20 * x.threads)));
