@@ -52,8 +52,8 @@ function workerKernels(): string {
   return [
     packA4, packB4, multiplyPackedRows, matmulUnits,
     packKeyPanels, packDimPanels, scoreTile, accumulateTile, blockRanges, attentionForwardUnits,
-    attentionBackwardUnits, packA, packB, packAWasm, packBWasm, wasmMatmulUnits, stageRows, packKeyPanelsWasm, packDimPanelsWasm,
-    wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
+    attentionBackwardUnits, packA, packB, packAWasm, packBWasm, wasmMatmulUnits,
+    stageRows, packKeyPanelsWasm, packDimPanelsWasm, wasmAttentionForwardUnits, wasmAttentionBlockUnits, wasmAttentionQueryRowsUnits, wasmAttentionBackwardUnits,
     wasmMatmulRowsBf16Units, wasmSwigluUnits,
   ].map((f) => f.toString()).join('\n') + `\nconst KEY_TILE = ${KEY_TILE};\nconst QUERY_ROWS_MAX = ${QUERY_ROWS_MAX};\n`;
 }

@@ -1,11 +1,14 @@
 // The row-wise parts of the WebAssembly attention kernels (attention-wasm.ts), emitted with encoder.ts. The
 // products (S = Q·Kᵀ, O = P·V, dP = dO·Vᵀ, dQ = dS·K, dK += dSᵀ·Q, dV += Pᵀ·dO) run on the matmul kernel of
-// matmul-module.ts; these two functions sit between them, four key columns (one f32x4) at a time.
+// matmul-module.ts; these two functions sit between them, four key columns (one f32x4) at a time, and four query
+// rows side by side: the four rows' exps are interleaved (one exp is a long chain of dependent operations), and
+// a 4×4 shuffle transpose turns four rows' vectors into the four columns of a [rows/4][n][4] panel.
 //
-// Both work on a block of `rows` query rows (a multiple of 4) against `n` key columns starting at key `lo`
-// (n a multiple of 8), with the scores S [rows][n] as the matmul kernel wrote them (row stride n). Row r may
-// only see keys in its own range [start_r, end_r), read from `ranges` as int32 pairs; every other column gets
-// probability 0.
+// Both work on a block of `rows` query rows (a multiple of 4; softmaxRows also takes a last 1-3 rows one at a
+// time, e.g. a single query) against `n` key columns starting at key `lo` (n a multiple of 4), with the scores
+// S [rows][n] as the matmul kernel wrote them (row stride n). Row r may only see keys in its own range
+// [start_r, end_r), read from `ranges` as int32 pairs; every other column gets probability 0. A row's arithmetic
+// does not depend on how many rows are taken together.
 //
 // softmaxRows(s, n, rows, lo, ranges, scale, pp, ml):                                   (forward)
 //   x_rj = scale·s_rj (-∞ outside the range);  m_r = max_j x_rj;  e_rj = exp(x_rj - m_r);  l_r = Σ_j e_rj

@@ -2,8 +2,9 @@
 // versions (matmul-row-module.ts, and matmul-row-bf16-module.ts for a bfloat16 weight) and its packing
 // (matmul-pack-module.ts), the attention row functions (attention-module.ts), attention's one-query path
 // (attention-query-module.ts), the elementwise functions (elementwise-module.ts), SwiGLU's gate
-// (swiglu-module.ts), RMSNorm (rms-norm-module.ts), RoPE (rope-module.ts), log-softmax's row sums (softmax-module.ts) and the AdamW update (adamw-module.ts), sharing one exported
-// memory, built for the SIMD level that simd-features.ts detected. Every thread instantiates the same bytes (its
+// (swiglu-module.ts), RMSNorm (rms-norm-module.ts), RoPE (rope-module.ts), log-softmax's row sums
+// (softmax-module.ts) and the AdamW update (adamw-module.ts), sharing one exported memory, built for the SIMD
+// level that simd-features.ts detected. Every thread instantiates the same bytes (its
 // own memory); bytes are built once per level. Creating it uses only the WebAssembly API (no Node modules), so it
 // works in a browser too.
 
